@@ -1,0 +1,1 @@
+"""Passerelle domain and persistence layer (no UI imports here)."""

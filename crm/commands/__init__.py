@@ -1,0 +1,1 @@
+"""Subcommands of the ``passerelle`` CLI (one module per group, see crm/cli.py)."""

@@ -1,0 +1,1 @@
+"""Streamlit pages (one file per page, registered in streamlit_app.py)."""

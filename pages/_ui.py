@@ -1,0 +1,135 @@
+"""Shared UI plumbing for the Streamlit pages: database access, login state, errors.
+
+Pages stay thin: they read widgets, call crm services inside ``db_session()``
+and render the result. French labels for stored enum values live here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor, Perm
+from crm.config import get_settings
+from crm.db import make_engine, make_session_factory, session_scope, upgrade
+from crm.errors import PasserelleError, ValidationError
+
+ACTOR_KEY = "actor"
+LAST_SEEN_KEY = "last_seen"
+
+PARTNER_STATUS_FR = {
+    "prospect": "Prospect",
+    "contacted": "Contacté",
+    "partner": "Partenaire",
+    "inactive": "Inactif",
+}
+INTERACTION_KIND_FR = {
+    "call": "Appel",
+    "visit": "Visite",
+    "email": "Courriel",
+    "meeting": "Réunion",
+    "event": "Événement",
+}
+PLACEMENT_STATUS_FR = {
+    "proposed": "Proposée",
+    "confirmed": "Confirmée",
+    "in_progress": "En cours",
+    "done": "Terminée",
+    "cancelled": "Annulée",
+}
+OFFER_STATUS_FR = {"open": "Ouverte", "paused": "En pause", "closed": "Fermée"}
+OUTCOME_FR = {
+    "employment": "Emploi",
+    "apprenticeship": "Alternance",
+    "training": "Formation qualifiante",
+    "none": "Sans solution",
+}
+ROLE_FR = {
+    "officer": "Chargé(e) de relations entreprises",
+    "trainer": "Formateur(rice) référent(e)",
+    "manager": "Direction",
+    "admin": "Administration",
+}
+GEO_PRECISION_FR = {
+    "housenumber": "adresse exacte",
+    "street": "rue",
+    "commune": "commune (approximatif)",
+    "manual": "placé à la main",
+    "none": "non géocodé",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _factory(database_url: str):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+def session_factory():
+    return _factory(get_settings().database_url)
+
+
+@contextlib.contextmanager
+def db_session() -> Iterator[Session]:
+    """A unit of work for one user action (commit on success, rollback on error)."""
+    with session_scope(session_factory()) as session:
+        yield session
+
+
+def login(actor: Actor) -> None:
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[LAST_SEEN_KEY] = dt.datetime.now()
+
+
+def logout() -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+def current_actor() -> Actor | None:
+    """The logged-in actor, or None (also after the idle timeout)."""
+    actor = st.session_state.get(ACTOR_KEY)
+    if actor is None:
+        return None
+    now = dt.datetime.now()
+    last = st.session_state.get(LAST_SEEN_KEY, now)
+    if now - last > dt.timedelta(minutes=get_settings().session_timeout_min):
+        logout()
+        st.session_state["logout_reason"] = "Session expirée après inactivité : reconnectez-vous."
+        return None
+    st.session_state[LAST_SEEN_KEY] = now
+    return actor
+
+
+def require_actor(perm: Perm | None = None) -> Actor:
+    """The logged-in actor; stops the page with a message if not allowed."""
+    actor = current_actor()
+    if actor is None:
+        st.warning("Connectez-vous pour accéder à cette page.")
+        st.stop()
+    if perm is not None and not actor.has(perm):
+        st.error("Accès refusé : cette page n'est pas ouverte à votre rôle.")
+        st.stop()
+    return actor
+
+
+def show_error(exc: PasserelleError) -> None:
+    if isinstance(exc, ValidationError):
+        st.error("Rien n'a été enregistré. Corrigez les champs suivants :")
+        for field, message in exc.errors.items():
+            st.markdown(f"- **{field}** : {message}")
+    else:
+        st.error(str(exc))
+
+
+def fmt_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")

@@ -1,0 +1,30 @@
+"""Mon compte: password change."""
+
+import streamlit as st
+
+from crm import audit
+from crm.auth import change_password
+from crm.errors import PasserelleError
+from pages._ui import ROLE_FR, db_session, require_actor, show_error
+
+actor = require_actor()
+st.title("Mon compte")
+st.write(f"Identifiant : **{actor.username}** — rôle : {ROLE_FR[actor.role]}")
+
+with st.form("password", clear_on_submit=True):
+    old = st.text_input("Mot de passe actuel", type="password")
+    new = st.text_input("Nouveau mot de passe (10 caractères au moins)", type="password")
+    again = st.text_input("Confirmer le nouveau mot de passe", type="password")
+    submitted = st.form_submit_button("Changer le mot de passe")
+
+if submitted:
+    if new != again:
+        st.error("Les deux saisies du nouveau mot de passe diffèrent.")
+    else:
+        try:
+            with db_session() as session:
+                change_password(session, actor, old, new)
+                audit.record(session, actor, "password_change", "user", actor.user_id)
+            st.success("Mot de passe changé.")
+        except PasserelleError as exc:
+            show_error(exc)

@@ -1,0 +1,182 @@
+"""Fiche entreprise: identity, contacts, hosting capacity, timeline."""
+
+import pandas as pd
+import streamlit as st
+
+from crm.auth import Perm
+from crm.errors import NotFound
+from crm.services.companies import get_company, list_companies
+from pages._ui import (
+    GEO_PRECISION_FR,
+    INTERACTION_KIND_FR,
+    OFFER_STATUS_FR,
+    PARTNER_STATUS_FR,
+    PLACEMENT_STATUS_FR,
+    db_session,
+    fmt_date,
+    require_actor,
+)
+
+actor = require_actor(Perm.COMPANY_READ)
+
+with db_session() as session:
+    companies = {r.id: r.name for r in list_companies(session, actor)}
+
+company_id = st.session_state.get("company_id")
+ids = list(companies)
+company_id = st.selectbox(
+    "Entreprise",
+    options=ids,
+    index=ids.index(company_id) if company_id in companies else None,
+    format_func=companies.get,
+    placeholder="Choisissez une entreprise",
+)
+if company_id is None:
+    st.title("Fiche entreprise")
+    st.info("Choisissez une entreprise dans la liste.")
+    st.stop()
+st.session_state["company_id"] = company_id
+
+try:
+    with db_session() as session:
+        file = get_company(session, actor, company_id)
+        c = file.company
+        site_name = c.site.name if c.site else "—"
+        owner_name = c.owner.display_name if c.owner else "—"
+        placements = [
+            {
+                "Stagiaire": f"{p.learner.first_name} {p.learner.last_name[:1]}.",
+                "Du": fmt_date(p.start_date),
+                "Au": fmt_date(p.end_date),
+                "Métier": p.rome_code,
+                "Statut": PLACEMENT_STATUS_FR.get(p.status, p.status),
+            }
+            for p in file.placements
+        ]
+except NotFound as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title(c.name)
+st.caption(
+    f"Statut : **{PARTNER_STATUS_FR.get(c.status, c.status)}** — site {site_name} — suivi par {owner_name}"
+)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Identité")
+    st.markdown(
+        "\n".join(
+            f"- **{label}** : {value}"
+            for label, value in [
+                ("SIRET", c.siret or "—"),
+                ("Code NAF", c.naf or "—"),
+                ("Secteur", c.sector or "—"),
+                ("Effectif", c.size_band or "—"),
+                ("Adresse", " ".join(x for x in (c.address, c.postcode, c.city) if x) or "—"),
+                ("Téléphone", c.phone or "—"),
+                ("Courriel", c.email or "—"),
+                ("Site web", c.website or "—"),
+                ("Géocodage", GEO_PRECISION_FR.get(c.geo_precision, c.geo_precision)),
+            ]
+        )
+    )
+with right:
+    if c.latitude is not None and c.longitude is not None:
+        st.map(pd.DataFrame({"lat": [c.latitude], "lon": [c.longitude]}), zoom=11, height=260)
+    else:
+        st.info("Adresse non géocodée : pas de carte.")
+
+st.subheader("Contacts et tuteurs")
+if file.contacts:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Nom": ct.full_name,
+                    "Fonction": ct.job_title,
+                    "Téléphone": ct.phone,
+                    "Courriel": ct.email,
+                    "Tuteur": "oui" if ct.is_tutor else "",
+                }
+                for ct in file.contacts
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.write("Aucun contact enregistré.")
+
+st.subheader("Capacité d'accueil")
+if file.offers:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Métier": f"{u.offer.rome_code} — {u.offer.title}",
+                    "Du": fmt_date(u.offer.start_date),
+                    "Au": fmt_date(u.offer.end_date),
+                    "Places": u.offer.seats,
+                    "Occupées": u.used,
+                    "Libres": u.free,
+                    "Mineurs": "oui" if u.offer.open_to_minors else "non",
+                    "Statut": OFFER_STATUS_FR.get(u.offer.status, u.offer.status),
+                }
+                for u in file.offers
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.write("Aucune offre d'accueil.")
+
+st.subheader("Historique")
+tab_contacts, tab_placements, tab_status = st.tabs(["Contacts", "Périodes en entreprise", "Statut"])
+with tab_contacts:
+    if file.interactions:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Date": fmt_date(i.occurred_at),
+                        "Type": INTERACTION_KIND_FR.get(i.kind, i.kind),
+                        "Résumé": i.summary,
+                        "Résultat": i.outcome,
+                        "Prochaine action": i.next_action,
+                        "Échéance": fmt_date(i.next_action_due),
+                        "Faite": "oui" if i.next_action_done else "",
+                    }
+                    for i in file.interactions
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.write("Aucun contact enregistré.")
+with tab_placements:
+    if placements:
+        st.dataframe(pd.DataFrame(placements), hide_index=True, width="stretch")
+    else:
+        st.write("Aucune période en entreprise.")
+with tab_status:
+    if file.status_history:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Date": fmt_date(h.changed_at),
+                        "De": PARTNER_STATUS_FR.get(h.from_status or "", h.from_status),
+                        "Vers": PARTNER_STATUS_FR.get(h.to_status, h.to_status),
+                        "Motif": h.reason,
+                    }
+                    for h in file.status_history
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.write("Pas de changement de statut enregistré.")

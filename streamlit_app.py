@@ -1,0 +1,65 @@
+"""Passerelle — Streamlit entry point (``streamlit run streamlit_app.py``).
+
+Login first; then each role sees its own pages. Pages are thin: they call the
+services in crm/ (which enforce roles and site scope themselves).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from crm.models import Role
+from pages import login as login_page
+from pages._ui import ROLE_FR, current_actor, logout
+
+st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
+
+ALL = frozenset(Role)
+OFFICE = frozenset({Role.OFFICER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    section: str
+    roles: frozenset[Role]
+    default_for: frozenset[Role] = frozenset()
+
+
+PAGES: list[PageSpec] = [
+    PageSpec(
+        "pages/companies.py",
+        "Entreprises",
+        "Entreprises",
+        ALL,
+        frozenset({Role.OFFICER, Role.ADMIN}),
+    ),
+    PageSpec("pages/company.py", "Fiche entreprise", "Entreprises", ALL),
+    PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
+]
+
+
+def _navigation(role: Role):
+    sections: dict[str, list] = {}
+    for spec in PAGES:
+        if role not in spec.roles:
+            continue
+        page = st.Page(spec.path, title=spec.title, default=role in spec.default_for)
+        sections.setdefault(spec.section, []).append(page)
+    return sections
+
+
+actor = current_actor()
+if actor is None:
+    nav = st.navigation([st.Page(login_page.render, title="Connexion", url_path="connexion")])
+else:
+    with st.sidebar:
+        st.markdown(f"**{actor.username}** — {ROLE_FR[actor.role]}")
+        if st.button("Se déconnecter", key="logout"):
+            logout()
+            st.rerun()
+    nav = st.navigation(_navigation(actor.role))
+nav.run()
