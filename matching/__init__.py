@@ -1,0 +1,1 @@
+"""The placement matcher: pure, vectorised (numpy / scikit-learn). No database or UI import."""
