@@ -148,7 +148,7 @@ class _Builder:
             )
             self.report.count("users")
         self.s.flush()
-        users = list(self.s.scalars(select(User)))
+        users = list(self.s.scalars(select(User).order_by(User.id)))
         self.officers = {
             name: [
                 u for u in users if u.role == Role.OFFICER and any(s.name == name for s in u.sites)
@@ -412,7 +412,9 @@ class _Builder:
                     self.add(offer)
                     self.offers_list.append(offer)
         self.s.flush()
-        self.offers_list = list(self.s.scalars(select(Offer).where(Offer.ref.like("DEMO-%"))))
+        self.offers_list = list(
+            self.s.scalars(select(Offer).where(Offer.ref.like("DEMO-%")).order_by(Offer.id))
+        )
 
     def rome_label(self, code: str) -> str:
         from crm.reference import rome_labels

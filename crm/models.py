@@ -270,8 +270,8 @@ class Company(Located, Timestamped, Base):
 
     site: Mapped[Site | None] = relationship()
     owner: Mapped[User | None] = relationship()
-    contacts: Mapped[list[Contact]] = relationship(back_populates="company")
-    offers: Mapped[list[Offer]] = relationship(back_populates="company")
+    contacts: Mapped[list[Contact]] = relationship(back_populates="company", order_by="Contact.id")
+    offers: Mapped[list[Offer]] = relationship(back_populates="company", order_by="Offer.id")
 
     @property
     def siren(self) -> str | None:

@@ -99,3 +99,24 @@ def test_reference_tables_load_rome_and_skills(session):
     added = load_reference_tables(session)
     assert added["rome_jobs"] > 500 and added["skills"] > 100
     assert load_reference_tables(session) == {"rome_jobs": 0, "skills": 0}
+
+
+def test_demo_is_identical_on_sqlite_and_postgresql(demo_sqlite_url, demo_pg_url):
+    from sqlalchemy import text
+
+    from crm.db import make_engine
+
+    def snapshot(url):
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT p.ref, l.ref, o.ref, p.start_date, p.status FROM placements p "
+                    "JOIN learners l ON l.id = p.learner_id LEFT JOIN offers o ON o.id = p.offer_id "
+                    "ORDER BY p.ref"
+                )
+            ).all()
+        engine.dispose()
+        return [tuple(str(v) for v in r) for r in rows]
+
+    assert snapshot(demo_sqlite_url) == snapshot(demo_pg_url)
