@@ -10,13 +10,13 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.engine import make_url
 
 from crm import audit
 from crm import backup as bk
 from crm.auth import SYSTEM
-from crm.db import current_revision, make_engine, make_session_factory
+from crm.db import current_revision, make_engine, make_session_factory, upgrade
 from crm.demo import load_demo
 from crm.models import AuditEvent, Company, GeocodeCache, Interaction, Setting
 from tests.conftest import DEMO_TODAY
@@ -90,6 +90,39 @@ def spoil(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def filled_sqlite_template(tmp_path_factory, migrated_sqlite_template):
+    path = tmp_path_factory.mktemp("filled") / "filled.db"
+    shutil.copy(migrated_sqlite_template, path)
+    fill(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def filled_pg_template(pg_databases):
+    url = pg_databases.create("filled")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    fill(url)
+    return make_url(url).database
+
+
+@pytest.fixture
+def filled_url(db_url, request, tmp_path, pg_databases) -> str:
+    """A database of the backend of ``db_url`` holding the filled demo data (a fresh copy)."""
+    if db_url.startswith("sqlite"):
+        path = tmp_path / "filled.db"
+        shutil.copy(request.getfixturevalue("filled_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    template = request.getfixturevalue("filled_pg_template")
+    name = f"passerelle_filled_{uuid.uuid4().hex[:8]}"
+    with pg_databases.admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    pg_databases.created.append(name)
+    return make_url(db_url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def empty_url(db_url, tmp_path, pg_databases) -> str:
     """A second database of the same backend, with nothing in it (not even a schema)."""
@@ -102,29 +135,28 @@ def empty_url(db_url, tmp_path, pg_databases) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["auto", "json"])
-def test_round_trip_into_empty_and_existing_database(db_url, empty_url, tmp_path, fmt):
+def test_round_trip_into_empty_and_existing_database(filled_url, empty_url, tmp_path, fmt):
     """auto = SQLite online backup / pg_dump; json = the portable dump (forced)."""
-    fill(db_url)
-    before = snapshot(db_url)
+    before = snapshot(filled_url)
     assert len(before["companies"]) == 135 and len(before["audit_events"]) == 2
     file = tmp_path / ("backup.json" if fmt == "json" else "backup.bin")
 
-    info = bk.backup(db_url, file, fmt=fmt)
-    expected_format = fmt if fmt == "json" else ("sqlite" if "sqlite" in db_url else "pg_dump")
+    info = bk.backup(filled_url, file, fmt=fmt)
+    expected_format = fmt if fmt == "json" else ("sqlite" if "sqlite" in filled_url else "pg_dump")
     assert info.format == expected_format == bk.detect_format(file)
     assert info.revision == before["<revision>"][0][0]
 
     bk.restore(empty_url, file)  # a new, empty database
     assert snapshot(empty_url) == before
 
-    spoil(db_url)  # the existing database moved on (audit trail included)
-    assert snapshot(db_url) != before
-    bk.restore(db_url, file)
-    assert snapshot(db_url) == before
+    spoil(filled_url)  # the existing database moved on (audit trail included)
+    assert snapshot(filled_url) != before
+    bk.restore(filled_url, file)
+    assert snapshot(filled_url) == before
 
     # Restored databases keep working: new rows get fresh ids, the audit trail is still
     # append-only.
-    engine = make_engine(db_url)
+    engine = make_engine(filled_url)
     with make_session_factory(engine).begin() as s:
         c = Company(name="Après restauration")
         s.add(c)
@@ -191,50 +223,48 @@ def _assert_refused_and_intact(url, file, match):
 
 
 @pytest.mark.parametrize("fmt", ["auto", "json"])
-def test_truncated_backup_is_refused_and_data_intact(db_url, tmp_path, fmt):
-    fill(db_url)
+def test_truncated_backup_is_refused_and_data_intact(filled_url, tmp_path, fmt):
     file = tmp_path / "b"
-    bk.backup(db_url, file, fmt=fmt)
-    spoil(db_url)  # current data differs from the backup: any partial restore would show
+    bk.backup(filled_url, file, fmt=fmt)
+    spoil(filled_url)  # current data differs from the backup: any partial restore would show
     data = file.read_bytes()
     file.write_bytes(data[: len(data) * 2 // 3])
-    _assert_refused_and_intact(db_url, file, r"corromp|tronqu|illisible|a échoué")
+    _assert_refused_and_intact(filled_url, file, r"corromp|tronqu|illisible|a échoué")
 
 
-def test_json_restore_failing_midway_rolls_back_everything(db_url, tmp_path):
+def test_json_restore_failing_midway_rolls_back_everything(filled_url, tmp_path):
     """A dump that parses but whose last table breaks a constraint: everything before
     it (deletes and inserts of every other table) is rolled back."""
-    fill(db_url)
     file = tmp_path / "b.json"
-    bk.backup(db_url, file, fmt="json")
-    spoil(db_url)
+    bk.backup(filled_url, file, fmt="json")
+    spoil(filled_url)
     doc = json.loads(file.read_text(encoding="utf-8"))
     rows = doc["tables"]["placements"]["rows"]
     status = doc["tables"]["placements"]["columns"].index("status")
     rows[-1][status] = "lost"  # violates the status check constraint
     doc["checksum"] = bk.tables_checksum(doc["tables"])
     file.write_text(json.dumps(doc), encoding="utf-8")
-    _assert_refused_and_intact(db_url, file, "Restauration annulée, la base n'a pas été modifiée")
+    _assert_refused_and_intact(
+        filled_url, file, "Restauration annulée, la base n'a pas été modifiée"
+    )
 
 
-def test_json_restore_refuses_another_schema_revision(db_url, tmp_path):
-    fill(db_url)
+def test_json_restore_refuses_another_schema_revision(filled_url, tmp_path):
     file = tmp_path / "b.json"
-    bk.backup(db_url, file, fmt="json")
+    bk.backup(filled_url, file, fmt="json")
     doc = json.loads(file.read_text(encoding="utf-8"))
     doc["schema_revision"] = "0000_older"
     file.write_text(json.dumps(doc), encoding="utf-8")
-    _assert_refused_and_intact(db_url, file, "révision de schéma 0000_older")
+    _assert_refused_and_intact(filled_url, file, "révision de schéma 0000_older")
 
 
-def test_tampered_json_is_refused(db_url, tmp_path):
-    fill(db_url)
+def test_tampered_json_is_refused(filled_url, tmp_path):
     file = tmp_path / "b.json"
-    bk.backup(db_url, file, fmt="json")
+    bk.backup(filled_url, file, fmt="json")
     doc = json.loads(file.read_text(encoding="utf-8"))
     doc["tables"]["companies"]["rows"].pop()
     file.write_text(json.dumps(doc), encoding="utf-8")
-    _assert_refused_and_intact(db_url, file, "somme de contrôle")
+    _assert_refused_and_intact(filled_url, file, "somme de contrôle")
 
 
 def test_unknown_file_and_wrong_backend_are_refused(db_url, tmp_path):
@@ -271,19 +301,18 @@ def test_pg_tools_get_the_password_through_the_environment(monkeypatch, tmp_path
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_backup_and_restore(db_url, tmp_path):
-    fill(db_url)
-    before = snapshot(db_url)
+def test_cli_backup_and_restore(filled_url, tmp_path):
+    before = snapshot(filled_url)
     file = tmp_path / f"cli-{uuid.uuid4().hex[:6]}.json"
-    r = run_cli(db_url, "backup", str(file), "--format", "json")
+    r = run_cli(filled_url, "backup", str(file), "--format", "json")
     assert r.returncode == 0, r.stderr
     assert "json backup" in r.stdout and "@" not in r.stdout
-    spoil(db_url)
-    r = run_cli(db_url, "restore", str(file))  # no --yes, no terminal: refused
+    spoil(filled_url)
+    r = run_cli(filled_url, "restore", str(file))  # no --yes, no terminal: refused
     assert r.returncode == 2 and "--yes" in r.stderr
-    assert snapshot(db_url) != before
-    r = run_cli(db_url, "restore", str(file), "--yes")
+    assert snapshot(filled_url) != before
+    r = run_cli(filled_url, "restore", str(file), "--yes")
     assert r.returncode == 0, r.stderr
-    assert snapshot(db_url) == before
-    r = run_cli(db_url, "restore", str(tmp_path / "missing.json"), "--yes")
+    assert snapshot(filled_url) == before
+    r = run_cli(filled_url, "restore", str(tmp_path / "missing.json"), "--yes")
     assert r.returncode == 2 and "illisible" in r.stderr
