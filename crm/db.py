@@ -82,11 +82,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextlib.contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
+    """A unit of work: commit on success, roll back on any error.
+
+    A version conflict (another user saved the row first) is raised as
+    :class:`ConcurrentEditError`. For retries on transient errors, use
+    :func:`run_in_transaction`.
+    """
     session = factory()
     try:
         yield session
         session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentEditError() from exc
     except BaseException:
         session.rollback()
         raise

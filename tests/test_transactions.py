@@ -18,6 +18,7 @@ from crm.db import (
     make_engine,
     make_session_factory,
     run_in_transaction,
+    session_scope,
 )
 from crm.errors import ConcurrentEditError, ValidationError
 from crm.models import Company
@@ -198,6 +199,19 @@ def test_run_in_transaction_maps_stale_edit_and_does_not_retry(session_factory):
     assert len(calls) == 1
     with session_factory() as s:
         assert s.get(Company, cid).sector == "Santé"
+
+
+def test_session_scope_reports_a_version_conflict(session_factory):
+    (cid,) = _add_companies(session_factory, "Cave coopérative")
+    with session_factory() as s:
+        form_copy = s.get(Company, cid)
+    with session_scope(session_factory) as other:
+        other.get(Company, cid).city = "Hyères"
+    with pytest.raises(ConcurrentEditError), session_scope(session_factory) as s:
+        s.add(form_copy)
+        form_copy.city = "Toulon"
+    with session_factory() as s:
+        assert s.get(Company, cid).city == "Hyères"
 
 
 def test_expect_version_refuses_an_outdated_form(session_factory):
