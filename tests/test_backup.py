@@ -145,6 +145,7 @@ def test_round_trip_into_empty_and_existing_database(filled_url, empty_url, tmp_
     expected_format = fmt if fmt == "json" else ("sqlite" if "sqlite" in filled_url else "pg_dump")
     assert info.format == expected_format == bk.detect_format(file)
     assert info.revision == before["<revision>"][0][0]
+    assert file.stat().st_mode & 0o077 == 0  # personal data: readable by its owner only
 
     bk.restore(empty_url, file)  # a new, empty database
     assert snapshot(empty_url) == before
