@@ -317,3 +317,23 @@ def test_cli_backup_and_restore(filled_url, tmp_path):
     assert snapshot(filled_url) == before
     r = run_cli(filled_url, "restore", str(tmp_path / "missing.json"), "--yes")
     assert r.returncode == 2 and "illisible" in r.stderr
+
+
+def test_running_app_sees_the_restored_data(filled_url, tmp_path):
+    """An engine kept open across the restore (the app's pool) reads the restored rows."""
+    file = tmp_path / "b"
+    bk.backup(filled_url, file)
+    engine = make_engine(filled_url)
+    factory = make_session_factory(engine)
+    for _ in range(6):  # warm the pool (and psycopg's prepared statements)
+        with factory() as s:
+            n = s.scalar(select(func.count()).select_from(Company))
+    with factory.begin() as s:
+        s.add(Company(name="Créée puis annulée par la restauration"))
+    bk.restore(filled_url, file)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Company)) == n
+        assert s.scalar(select(Company.name).order_by(Company.id.desc()).limit(1)) != (
+            "Créée puis annulée par la restauration"
+        )
+    engine.dispose()

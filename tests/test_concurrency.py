@@ -150,3 +150,26 @@ def test_simulated_users(db_url, session, sites):
         mine = sorted(edits.get(c.id, []))
         assert [v for v, _ in mine] == list(range(2, c.version + 1))
         assert (c.notes or "") == "".join(token for _, token in mine)  # in commit order
+
+
+def test_harness_collects_failures_and_counts():
+    """The harness itself: failures are reported per user and operation, never swallowed."""
+
+    def ok(ctx):
+        ctx.record("ok", (ctx.user, ctx.step))
+
+    def boom(ctx):
+        raise RuntimeError("boom")
+
+    report = run_users(
+        None,
+        [Operation("ok", ok, weight=3), Operation("boom", boom)],
+        users=4,
+        operations_per_user=25,
+        seed=1,
+    )
+    assert report.total == 100
+    assert report.done["ok"] == len(report.committed_keys("ok")) > 0
+    assert len(report.failures) == 100 - report.done["ok"] > 0
+    assert {f.operation for f in report.failures} == {"boom"}
+    assert "RuntimeError" in str(report.failures[0])
