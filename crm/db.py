@@ -7,14 +7,24 @@ production. Both are driven through the same SQLAlchemy 2.x code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.config import get_settings
+from crm.errors import ConcurrentEditError, PasserelleError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -24,8 +34,14 @@ def is_sqlite(bind: Engine | Session) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
-    """Create an engine for ``url`` (default: settings) with the pragmas we rely on."""
+def make_engine(
+    url: str | None = None, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs
+) -> Engine:
+    """Create an engine for ``url`` (default: settings) with the pragmas we rely on.
+
+    ``busy_timeout_ms`` (SQLite only) is how long a statement waits for another
+    writer before failing with "database is locked".
+    """
     url = url or get_settings().database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -33,16 +49,16 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = kwargs.pop("connect_args", {})
-        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("timeout", busy_timeout_ms / 1000)
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
         # Let SQLAlchemy own transaction boundaries (pysqlite's implicit BEGIN
@@ -50,7 +66,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -66,16 +82,150 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextlib.contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
+    """A unit of work: commit on success, roll back on any error.
+
+    A version conflict (another user saved the row first) is raised as
+    :class:`ConcurrentEditError`. For retries on transient errors, use
+    :func:`run_in_transaction`.
+    """
     session = factory()
     try:
         yield session
         session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentEditError() from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+# --------------------------------------------------------------------------- retries
+
+# PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLite messages of a transient lock conflict (SQLITE_BUSY / SQLITE_LOCKED).
+SQLITE_TRANSIENT_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+
+
+class AmbiguousCommitError(Exception):
+    """The connection was lost while committing: the transaction may or may not
+    have been applied, so it is never replayed automatically."""
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None) or exc
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """True when re-running the whole transaction may succeed.
+
+    Lock conflicts (SQLite busy/locked), PostgreSQL serialization failures and
+    deadlocks, and connections lost (the pool then replaces them).
+    """
+    if isinstance(exc, PasserelleError) or not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        return True
+    message = str(getattr(exc, "orig", exc)).lower()
+    return any(m in message for m in SQLITE_TRANSIENT_MESSAGES)
+
+
+def backoff_delay(attempt: int, base: float = 0.02, cap: float = 0.5) -> float:
+    """Full-jitter exponential backoff for retry number ``attempt`` (1-based)."""
+    return random.uniform(0, min(cap, base * (2**attempt)))
+
+
+def commit(session: Session) -> None:
+    """Commit ``session``; a version conflict becomes :class:`ConcurrentEditError`.
+
+    On any failure the session is rolled back, so it can be reused (reloaded).
+    """
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentEditError() from exc
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def expect_version(obj, expected: int | None) -> None:
+    """Refuse to save ``obj`` when it changed since the user loaded it at ``expected``.
+
+    For edit forms that reload the row in a new transaction on save; the
+    version column then also guards the UPDATE itself (StaleDataError).
+    """
+    if expected is not None and obj.version != expected:
+        raise ConcurrentEditError()
+
+
+def run_in_transaction(
+    factory: sessionmaker[Session],
+    fn: Callable[[Session], T],
+    *,
+    attempts: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``fn(session)`` in one unit of work and commit it; return fn's result.
+
+    Transient database errors (see :func:`is_transient_error`) roll back and
+    re-run the whole of ``fn`` on a new session, up to ``attempts`` times, with a
+    short jittered backoff. ``fn`` must therefore read what it needs inside the
+    transaction and have no side effect outside the database.
+
+    Never retried: user-facing errors (:class:`PasserelleError`), a version
+    conflict (raised as :class:`ConcurrentEditError`: the user must reload), and
+    a connection lost *during* commit (raised as :class:`AmbiguousCommitError`:
+    the write may have been applied).
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be >= 1")
+    for attempt in range(1, attempts + 1):
+        session = factory()
+        committing = False
+        try:
+            result = fn(session)
+            committing = True
+            session.commit()
+            return result
+        except StaleDataError as exc:
+            _safe_rollback(session)
+            raise ConcurrentEditError() from exc
+        except DBAPIError as exc:
+            _safe_rollback(session)
+            if committing and exc.connection_invalidated:
+                raise AmbiguousCommitError(
+                    "connection lost while committing; the outcome is unknown"
+                ) from exc
+            if attempt == attempts or not is_transient_error(exc):
+                raise
+            log.info(
+                "transient database error (attempt %d/%d): %s",
+                attempt,
+                attempts,
+                type(getattr(exc, "orig", exc)).__name__,
+            )
+        except BaseException:
+            _safe_rollback(session)
+            raise
+        finally:
+            session.close()
+        sleep(backoff_delay(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _safe_rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    except Exception:  # the connection may be gone; close() discards it
+        log.debug("rollback failed after an error", exc_info=True)
 
 
 def alembic_config(engine_or_url: Engine | str):
