@@ -60,6 +60,8 @@ else:
         st.markdown(f"**{actor.username}** — {ROLE_FR[actor.role]}")
         if st.button("Se déconnecter", key="logout"):
             logout()
+            if login_page.sso_configured() and st.user.get("is_logged_in", False):
+                st.logout()  # also end the single sign-on session (it reruns the app)
             st.rerun()
     nav = st.navigation(_navigation(actor.role))
 nav.run()
