@@ -154,6 +154,7 @@ MATRIX: list[Entry] = [
         anywhere(*ROLES),
     ),
     # ------------------------------------------------------------------ users (admin only)
+    Entry("users.site_choices", lambda c: users.site_choices(c.session, c.actor), anywhere(ADMIN)),
     Entry("users.list_users", lambda c: users.list_users(c.session, c.actor), anywhere(ADMIN)),
     Entry(
         "users.user_id_for",

@@ -57,6 +57,15 @@ def user_id_for(session: Session, actor: Actor, username: str) -> int:
     return _by_username(session, username).id
 
 
+def site_choices(session: Session, actor: Actor) -> dict[int, str]:
+    """Every site (id -> name), to assign accounts to sites."""
+    authorize(actor, Perm.USER_ADMIN)
+    return {
+        site_id: name
+        for site_id, name in session.execute(select(Site.id, Site.name).order_by(Site.name))
+    }
+
+
 def list_users(session: Session, actor: Actor) -> list[UserRow]:
     authorize(actor, Perm.USER_ADMIN)
     now = utcnow()
