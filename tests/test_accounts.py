@@ -171,3 +171,28 @@ def test_no_clear_text_password_anywhere(db_url, engine, session, sites, caplog,
     for secret in secrets:
         for name, text in {**haystacks, "audit": audit_details}.items():
             assert secret not in text, f"clear-text password found in {name}"
+
+
+def test_users_cli_disable_enable_and_list_states(db_url, session, sites):
+    _add(session)
+    r = run_cli(db_url, "users", "disable", "--username", "nora")
+    assert r.returncode == 0 and "disabled" in r.stdout, r.stderr
+    assert "disabled" in run_cli(db_url, "users", "list").stdout
+    session.expire_all()
+    with pytest.raises(AuthenticationError, match="désactivé"):
+        authenticate(session, "nora", "mot-de-passe-1")
+    session.rollback()
+    r = run_cli(db_url, "users", "enable", "--username", "nora")
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in run_cli(db_url, "users", "list").stdout.splitlines() if "nora" in x)
+    assert line.split()[1:] == ["trainer", "active", "TPM"]
+    r = run_cli(db_url, "users", "disable", "--username", "personne")
+    assert r.returncode == 2 and "introuvable" in r.stderr
+    r = run_cli(
+        db_url, "users", "reset-password", "--username", "nora", "--password-stdin", stdin="court\n"
+    )
+    assert r.returncode == 2 and "10 caractères" in r.stderr
+    events = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.entity == "user").order_by(AuditEvent.id)
+    ).all()
+    assert events[-2:] == ["disable", "enable"]
