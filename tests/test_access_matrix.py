@@ -338,3 +338,11 @@ def test_every_service_function_is_in_the_matrix():
     missing = [name for name in _service_functions() if name not in covered]
     assert missing == [], f"add access-matrix entries for: {missing}"
     assert {"users.reset_password", "privacy.purge_learners"} <= set(_service_functions())
+
+
+def test_the_matrix_catches_a_missing_check(session, world, monkeypatch):
+    """If a service forgot its authorize() call, its row would no longer match."""
+    entry = next(e for e in MATRIX if e.name == "users.list_users")
+    assert run_matrix(session, world, entry) == entry.allowed
+    monkeypatch.setattr(users, "authorize", lambda *args, **kwargs: None)
+    assert run_matrix(session, world, entry) == anywhere(*ROLES) != entry.allowed
