@@ -237,6 +237,9 @@ def authenticate(
         if user.failed_logins >= settings.max_failed_logins:
             user.locked_until = now + dt.timedelta(minutes=settings.lockout_min)
             user.failed_logins = 0
+            from crm import audit  # crm.audit imports this module
+
+            audit.record(session, SYSTEM, "lock", "user", user.id, minutes=settings.lockout_min)
             raise AuthenticationError(
                 f"Trop d'essais infructueux : compte verrouillé pendant {settings.lockout_min} min."
             )

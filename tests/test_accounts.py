@@ -44,6 +44,8 @@ def test_lockout_after_repeated_failures_with_clear_message(session, sites, monk
     with pytest.raises(AuthenticationError, match="verrouillé pendant 15 min"):
         authenticate(session, "nora", "mauvais", now=now)
     session.commit()
+    lock = session.scalar(select(AuditEvent).where(AuditEvent.action == "lock"))
+    assert lock.entity == "user" and lock.details == {"minutes": 15}
     # Even the right password is refused while locked, with the remaining time.
     with pytest.raises(AuthenticationError, match="réessayez dans 11 min"):
         authenticate(session, "nora", "mot-de-passe-1", now=now + dt.timedelta(minutes=5))
