@@ -18,6 +18,7 @@ st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 
 ALL = frozenset(Role)
 OFFICE = frozenset({Role.OFFICER, Role.ADMIN})
+ADMIN_ONLY = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("pages/company.py", "Fiche entreprise", "Entreprises", ALL),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
+    PageSpec("pages/admin_users.py", "Utilisateurs", "Administration", ADMIN_ONLY),
+    PageSpec("pages/admin_settings.py", "Paramètres", "Administration", ADMIN_ONLY),
+    PageSpec("pages/admin_audit.py", "Journal d'audit", "Administration", ADMIN_ONLY),
 ]
 
 
@@ -60,6 +64,8 @@ else:
         st.markdown(f"**{actor.username}** — {ROLE_FR[actor.role]}")
         if st.button("Se déconnecter", key="logout"):
             logout()
+            if login_page.sso_configured() and st.user.get("is_logged_in", False):
+                st.logout()  # also end the single sign-on session (it reruns the app)
             st.rerun()
     nav = st.navigation(_navigation(actor.role))
 nav.run()

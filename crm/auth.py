@@ -2,6 +2,22 @@
 
 Every service function takes an :class:`Actor` and calls :func:`authorize`
 before touching data, so access rules hold whatever page (or script) calls it.
+
+Access policy (tests/test_access_matrix.py checks it; docs/DATA_PROTECTION.md explains it):
+
+- officer: companies, contacts, interactions, offers (company writes within their own
+  site(s) for site-bound companies; merges within their own site(s)); learners only
+  through the basic fields needed to place them (name, project, site) of their own
+  site(s); never the support notes.
+- trainer: learners and placements of their site(s) (support notes included);
+  companies and offers read-only; may log interactions.
+- manager: reads everything of their site(s), statistics and exports, learner data
+  exports for access requests.
+- admin: everything, every site: users, settings (matching weights, retention),
+  merges across sites, purges, the audit trail.
+
+Companies are the school's shared partner network: every role reads every company
+(a company of another site is a lead for everyone); site scope applies to writes.
 """
 
 from __future__ import annotations
@@ -12,7 +28,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.config import get_settings
@@ -40,6 +56,7 @@ class Perm(StrEnum):
     SETTINGS_ADMIN = "settings.admin"
     AUDIT_READ = "audit.read"
     PURGE = "data.purge"
+    LEARNER_EXPORT = "learner.export"  # a learner's whole data set (access requests)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -76,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PLACEMENT_READ,
             Perm.STATS_READ,
             Perm.EXPORT,
+            Perm.LEARNER_EXPORT,
         }
     ),
     Role.ADMIN: frozenset(Perm),
@@ -219,6 +237,9 @@ def authenticate(
         if user.failed_logins >= settings.max_failed_logins:
             user.locked_until = now + dt.timedelta(minutes=settings.lockout_min)
             user.failed_logins = 0
+            from crm import audit  # crm.audit imports this module
+
+            audit.record(session, SYSTEM, "lock", "user", user.id, minutes=settings.lockout_min)
             raise AuthenticationError(
                 f"Trop d'essais infructueux : compte verrouillé pendant {settings.lockout_min} min."
             )
@@ -229,6 +250,37 @@ def authenticate(
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def actor_for_sso(session: Session, email: str | None, now: dt.datetime | None = None) -> Actor:
+    """Map an identity from the school's single sign-on (OIDC) to a local account.
+
+    The e-mail must match exactly one active local user (case-insensitive); the role
+    and sites come from that local account. The caller commits (last login time).
+    """
+    address = (email or "").strip().casefold()
+    if not address:
+        raise AuthenticationError(
+            "Le compte de l'école n'a pas transmis d'adresse électronique : connexion impossible."
+        )
+    users = list(
+        session.scalars(select(User).where(func.lower(User.email) == address).order_by(User.id))
+    )
+    if not users:
+        raise AuthenticationError(
+            "Aucun compte Passerelle n'est associé à ce compte de l'école. "
+            "Demandez à un administrateur de renseigner votre adresse sur votre compte."
+        )
+    if len(users) > 1:
+        raise AuthenticationError(
+            "Plusieurs comptes Passerelle portent cette adresse : "
+            "demandez à un administrateur de corriger les comptes."
+        )
+    user = users[0]
+    if not user.is_active:
+        raise AuthenticationError("Ce compte est désactivé. Contactez un administrateur.")
+    user.last_login_at = now or utcnow()
+    return Actor.from_user(user)
 
 
 def change_password(session: Session, actor: Actor, old_password: str, new_password: str) -> None:
