@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from crm.geo import Geocoder
 from crm.reference import fold
@@ -142,7 +142,7 @@ class FakeOsrm:
                 pass
 
             def do_GET(self):
-                url = urlparse(self.path)
+                url = urlsplit(self.path)  # urlparse would cut ";" parameters off the path
                 fake.requests.append(self.path)
                 parts = url.path.split("/")
                 if len(parts) != 5 or parts[1:3] != ["table", "v1"] or fake.mode == "down":

@@ -15,7 +15,7 @@ from crm.geo.geocoding import (
     locate,
     set_manual_pin,
 )
-from crm.geo.routing import EstimateRouter, OsrmRouter, Router, get_router
+from crm.geo.routing import EstimateRouter, OsrmRouter, Router, display_distance_km, get_router
 
 __all__ = [
     "EstimateRouter",
@@ -25,6 +25,7 @@ __all__ = [
     "ProviderError",
     "Router",
     "address_key",
+    "display_distance_km",
     "effective_location",
     "geocode_entity",
     "get_router",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from geopy.distance import geodesic
 
 from crm.config import Settings, get_settings
 from matching.commute import MODES, haversine_km, mode_minutes
@@ -101,6 +102,11 @@ class OsrmRouter:
         factor = OSRM_DURATION_FACTOR.get(mode, 1.0)
         # OSRM gives moving time; add the mode's fixed overhead (parking, unlocking).
         return seconds / 60.0 * factor + MODES[mode].overhead_min
+
+
+def display_distance_km(a: Point, b: Point) -> float:
+    """Distance shown to users: geopy's ellipsoidal geodesic (WGS-84), in km."""
+    return float(geodesic(a, b).km)
 
 
 def get_router(settings: Settings | None = None) -> Router:
