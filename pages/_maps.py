@@ -20,7 +20,7 @@ from crm.reference import communes
 from pages._ui import GEO_PRECISION_FR, PARTNER_STATUS_FR
 
 STATUS_COLORS = {
-    "prospect": [140, 140, 140, 200],
+    "prospect": [100, 116, 139, 220],  # slate: distinct from the grey commune dots
     "contacted": [245, 158, 11, 220],
     "partner": [22, 163, 74, 230],
     "inactive": [220, 38, 38, 200],
@@ -37,18 +37,26 @@ TOOLTIP_STYLE = {"backgroundColor": "#1f2937", "color": "white", "fontSize": "13
 
 
 def _view(
-    lats: Sequence[float], lons: Sequence[float], *, min_span_deg: float = 0.05
+    lats: Sequence[float],
+    lons: Sequence[float],
+    *,
+    height: int = 420,
+    width: int = 900,
+    min_span_deg: float = 0.04,
 ) -> pdk.ViewState:
-    """Centre and zoom so that every point is visible."""
+    """Centre and zoom (Web Mercator) so that every point fits in ``width`` x ``height`` pixels."""
     lat_min, lat_max = min(lats), max(lats)
     lon_min, lon_max = min(lons), max(lons)
-    span = max(
-        lat_max - lat_min, (lon_max - lon_min) * math.cos(math.radians((lat_min + lat_max) / 2))
+    mid = (lat_min + lat_max) / 2
+    # Spans in "equator degrees": Mercator stretches latitudes by 1/cos(latitude).
+    w_span = max(lon_max - lon_min, min_span_deg)
+    h_span = max((lat_max - lat_min) / math.cos(math.radians(mid)), min_span_deg)
+    tile = 512.0 / 360.0  # deck.gl/MapLibre: the world is 512 px wide at zoom 0
+    zoom = min(
+        math.log2(0.85 * width / (tile * w_span)), math.log2(0.85 * height / (tile * h_span))
     )
-    span = max(span, min_span_deg)
-    zoom = max(3.0, min(14.0, math.log2(180.0 / span) - 0.8))
     return pdk.ViewState(
-        latitude=(lat_min + lat_max) / 2, longitude=(lon_min + lon_max) / 2, zoom=zoom, pitch=0
+        latitude=mid, longitude=(lon_min + lon_max) / 2, zoom=max(3.0, min(14.0, zoom)), pitch=0
     )
 
 
@@ -87,7 +95,7 @@ def _get(row, name, default=None):
     return getattr(row, name, default)
 
 
-def company_deck(rows: Iterable) -> pdk.Deck | None:
+def company_deck(rows: Iterable, *, height: int = 420) -> pdk.Deck | None:
     """Companies coloured by partner status, sized by free seats; None when none is placed.
 
     ``rows``: mappings or objects with ``name``, ``status``, ``seats_free``,
@@ -111,7 +119,7 @@ def company_deck(rows: Iterable) -> pdk.Deck | None:
                 "latitude": float(lat),
                 "longitude": float(lon),
                 "color": STATUS_COLORS.get(status, STATUS_COLORS["prospect"]),
-                "radius": 6 + 3 * min(free, 8),
+                "radius": 4 + 2 * min(free, 6),
             }
         )
     if not data:
@@ -136,13 +144,13 @@ def company_deck(rows: Iterable) -> pdk.Deck | None:
         "<br/><i>position : {precision_fr}</i>",
         "style": TOOLTIP_STYLE,
     }
-    return _deck([_context_layer(lats, lons), layer], _view(lats, lons), tooltip)
+    return _deck([_context_layer(lats, lons), layer], _view(lats, lons, height=height), tooltip)
 
 
 def company_map(rows: Iterable, *, height: int = 420, key: str | None = None) -> int:
     """Render the company map; returns how many companies are on it."""
     rows = list(rows)
-    deck = company_deck(rows)
+    deck = company_deck(rows, height=height)
     if deck is None:
         st.info("Aucune entreprise géolocalisée à afficher sur la carte.")
         return 0
@@ -161,7 +169,9 @@ def company_map(rows: Iterable, *, height: int = 420, key: str | None = None) ->
     return placed
 
 
-def suggestions_deck(home, offers: Iterable, radius_km: float | None) -> pdk.Deck | None:
+def suggestions_deck(
+    home, offers: Iterable, radius_km: float | None, *, height: int = 420
+) -> pdk.Deck | None:
     """The learner's home, the suggested offers and the reachable radius.
 
     ``home``: (latitude, longitude) or a mapping/object with them; ``offers``:
@@ -272,14 +282,14 @@ def suggestions_deck(home, offers: Iterable, radius_km: float | None) -> pdk.Dec
         )
     )
     tooltip = {"html": "<b>{name}</b><br/>{company}<br/>{detail}", "style": TOOLTIP_STYLE}
-    return _deck([_context_layer(lats, lons), *layers], _view(lats, lons), tooltip)
+    return _deck([_context_layer(lats, lons), *layers], _view(lats, lons, height=height), tooltip)
 
 
 def suggestions_map(
     home, offers: Iterable, radius_km: float | None, *, height: int = 420, key: str | None = None
 ) -> bool:
     """Render the suggestions map; False (with a message) when nothing can be placed."""
-    deck = suggestions_deck(home, offers, radius_km)
+    deck = suggestions_deck(home, offers, radius_km, height=height)
     if deck is None:
         st.info("Ni le domicile ni les offres ne sont géolocalisés : pas de carte.")
         return False

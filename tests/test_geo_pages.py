@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 from sqlalchemy import func, select
 
@@ -113,8 +114,10 @@ def test_suggestions_deck_has_home_offers_and_reachable_radius():
     assert radius["getRadius"] == 12000.0 and radius["radiusUnits"] == "meters"
     (offer,) = layer(deck, "offers")["data"]
     assert offer["detail"] == "3.1 km — ≈ 22 min"
-    # The view is wide enough for the whole circle.
-    assert deck["initialViewState"]["zoom"] < 10
+    # The view is wide enough for the whole circle (Web Mercator, 420 px high map).
+    view = deck["initialViewState"]
+    circle_px = 2 * 12 / 111.2 / math.cos(math.radians(43.12)) * 512 / 360 * 2 ** view["zoom"]
+    assert 200 < circle_px <= 420
     no_home = json.loads(suggestions_deck(None, offers, 12).to_json())
     assert {lay["id"] for lay in no_home["layers"]} == {"communes", "offers"}
     assert suggestions_deck(None, offers[1:], 12) is None
