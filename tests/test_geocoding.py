@@ -241,3 +241,76 @@ def test_offer_is_placed_at_its_company_unless_pinned(session, sites):
     assert offer.latitude is None  # the company's address stands for the workplace
     set_manual_pin(offer, 43.5, 6.9)
     assert geocode_entity(session, offer, geocoder=Geocoder("offline")).latitude == 43.5
+
+
+def test_city_only_is_placed_from_the_commune_table_without_asking(session):
+    with fake_ban() as (ban, host):
+        loc = locate(session, None, "83000", "Toulon", geocoder=ban_geocoder(host))
+    assert (loc.latitude, loc.precision) == (TOULON.latitude, "commune")
+    assert ban.queries == []
+
+
+def test_nominatim_answers_map_to_precisions():
+    from crm.geo.geocoding import _nominatim_precision
+
+    assert (
+        _nominatim_precision({"address": {"house_number": "12", "road": "Rue X"}}) == "housenumber"
+    )
+    assert _nominatim_precision({"addresstype": "road", "address": {"road": "Rue X"}}) == "street"
+    assert _nominatim_precision({"addresstype": "town", "address": {"town": "Hyères"}}) == "commune"
+    assert Geocoder("nominatim", domain="127.0.0.1:9", scheme="http").provider == "nominatim"
+    with pytest.raises(ValueError):
+        Geocoder("google")
+
+
+def test_fix_and_pin_services_enforce_site_scope_and_audit(session, sites):
+    from crm.errors import PermissionDenied
+    from crm.geo.service import drop_pin, fix_address, worklist
+    from crm.models import AuditEvent
+    from tests.conftest import make_actor
+
+    tpm, cavem = sites
+    own = Company(name="Ici", site_id=tpm.id, address="1 rue nulle", city="Atlantide")
+    other = Company(name="Ailleurs", site_id=cavem.id, city="Atlantide")
+    offer = Offer(company=own, rome_code="D1106", title="Vente", seats=1)
+    session.add_all([own, other, offer])
+    session.flush()
+    officer = make_actor(session, "officer", tpm)
+    assert {(i.kind, i.label) for i in worklist(session, officer) if i.kind != "site"} == {
+        ("company", "Ici"),
+        ("offer", "Vente — Ici"),
+    }
+    with pytest.raises(PermissionDenied):
+        drop_pin(session, officer, "company", other.id, 43.4, 6.7)
+    with pytest.raises(PermissionDenied):
+        fix_address(
+            session, officer, "company", other.id, address="x", postcode="83600", city="Fréjus"
+        )
+    with pytest.raises(ValidationError) as err:
+        fix_address(session, officer, "company", own.id, address="1 rue", postcode="83A", city="")
+    assert "code postal" in err.value.errors
+    assert own.address == "1 rue nulle"  # nothing saved half-way
+    with pytest.raises(ValidationError):
+        fix_address(
+            session, officer, "offer", offer.id, address="x", postcode="83000", city="Toulon"
+        )
+    loc = fix_address(
+        session,
+        officer,
+        "company",
+        own.id,
+        address="12 rue Jean Jaurès",
+        postcode="83000",
+        city="Toulon",
+        geocoder=Geocoder("offline"),
+    )
+    assert loc.precision == "commune" and own.geo_precision == "commune"
+    drop_pin(session, officer, "offer", offer.id, "43.13", "5.94")
+    assert (offer.latitude, offer.longitude) == (43.13, 5.94)
+    session.commit()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("geo.%"))).all()
+    assert [(e.action, e.entity) for e in events] == [
+        ("geo.fix_address", "company"),
+        ("geo.pin", "offer"),
+    ]
+    assert "Jean" not in str([e.details for e in events])  # ids and field names only
