@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from crm.cli import main
 from crm.db import make_engine, make_session_factory
 from crm.models import Company, Learner, Site
 from crm.reference import find_commune
@@ -71,7 +72,18 @@ def _companies(url: str) -> dict[str, tuple]:
     return out
 
 
-def test_geocode_command_places_records_and_summarises(db_url):
+def run_inprocess(capsys, monkeypatch, url: str, *args: str, env: dict[str, str] | None = None):
+    """The same command through crm.cli.main (faster than a subprocess)."""
+    monkeypatch.setenv("PASSERELLE_DATABASE_URL", url)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_geocode_command_places_records_and_summarises(db_url, capsys, monkeypatch):
     _seed(db_url)
     with fake_ban() as (ban, host):
         env = {
@@ -103,16 +115,28 @@ def test_geocode_command_places_records_and_summarises(db_url):
         assert "Lina" not in r.stdout + r.stderr and "Secret" not in r.stdout + r.stderr
         assert len(ban.queries) == asked + 1  # only the site's street was new
         # --missing retries what is still unplaced; nothing new is found, nothing asked twice.
-        r = run_cli(db_url, "geocode", "--missing", "--kind", "companies", env=env)
-        assert "companies: 2 processed (0 changed)" in r.stdout
+        code, out, _ = run_inprocess(
+            capsys, monkeypatch, db_url, "geocode", "--missing", "--kind", "companies", env=env
+        )
+        assert "companies: 2 processed (0 changed)" in out
         assert len(ban.queries) == asked + 1
 
 
-def test_geocode_command_offline_uses_commune_table(db_url):
+def test_geocode_command_offline_uses_commune_table(db_url, capsys, monkeypatch):
     _seed(db_url)
-    r = run_cli(db_url, "geocode", "--kind", "companies", env={"PASSERELLE_GEOCODER": "offline"})
-    assert r.returncode == 0, r.stderr
-    assert "housenumber" not in r.stdout
+    code, out, err = run_inprocess(
+        capsys,
+        monkeypatch,
+        db_url,
+        "geocode",
+        "--kind",
+        "companies",
+        "--no-progress",
+        env={"PASSERELLE_GEOCODER": "offline"},
+    )
+    assert code == 0, err
+    assert "housenumber" not in out and "commune 2" in out
+    assert err == ""  # --no-progress
     placed = _companies(db_url)
     toulon = find_commune("Toulon", "83000")
     assert placed["A"] == (toulon.latitude, toulon.longitude, "commune")
