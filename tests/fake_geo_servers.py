@@ -56,6 +56,24 @@ class FakeBan:
                 }
         return None
 
+    @staticmethod
+    def nominatim(feature: dict) -> dict:
+        """The same place as Nominatim's /search?format=json&addressdetails=1 would list it."""
+        lon, lat = feature["geometry"]["coordinates"]
+        props = feature["properties"]
+        address = {"road": props["name"], "postcode": props["postcode"], "city": props["city"]}
+        if props["type"] == "housenumber":
+            address["house_number"] = props["name"].split()[0]
+        return {
+            "lat": str(lat),
+            "lon": str(lon),
+            "display_name": props["label"],
+            "class": "place" if props["type"] == "housenumber" else "highway",
+            "type": "house" if props["type"] == "housenumber" else "residential",
+            "addresstype": "place" if props["type"] == "housenumber" else "road",
+            "address": address,
+        }
+
     def handler(self):
         fake = self
 
@@ -77,6 +95,9 @@ class FakeBan:
                     time.sleep(fake.delay_s)
                 if fake.mode == "garbage":
                     body = b"<html>maintenance</html>"
+                elif "format" in parse_qs(url.query):  # geopy's Nominatim: a JSON list
+                    feat = fake.feature(q)
+                    body = json.dumps([fake.nominatim(feat)] if feat else []).encode()
                 else:
                     feat = fake.feature(q)
                     body = json.dumps(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm.cli import main
 from crm.db import make_engine, make_session_factory
-from crm.models import Company, Learner, Site
+from crm.models import Company, Learner, Offer, Site
 from crm.reference import find_commune
 from tests.fake_geo_servers import fake_ban
 from tests.test_cli import run_cli
@@ -20,15 +20,12 @@ def _seed(url: str) -> None:
         site = Site(name="TPM", address="avenue de la République", postcode="83000", city="Toulon")
         s.add(site)
         s.flush()
+        a = Company(
+            name="A", site_id=site.id, address="12 rue Jean Jaurès", postcode="83000", city="Toulon"
+        )
         s.add_all(
             [
-                Company(
-                    name="A",
-                    site_id=site.id,
-                    address="12 rue Jean Jaurès",
-                    postcode="83000",
-                    city="Toulon",
-                ),
+                a,
                 Company(
                     name="B",
                     site_id=site.id,
@@ -47,6 +44,7 @@ def _seed(url: str) -> None:
                     longitude=6.0,
                     geo_precision="manual",
                 ),
+                Offer(company=a, rome_code="D1106", title="Vente", seats=1),
                 Learner(
                     site_id=site.id,
                     first_name="Lina",
@@ -114,6 +112,12 @@ def test_geocode_command_places_records_and_summarises(db_url, capsys, monkeypat
         assert "learners: 1 processed" in r.stdout and "sites: 1 processed" in r.stdout
         assert "Lina" not in r.stdout + r.stderr and "Secret" not in r.stdout + r.stderr
         assert len(ban.queries) == asked + 1  # only the site's street was new
+        # An offer is placed at its company's (cached) address.
+        code, out, _ = run_inprocess(
+            capsys, monkeypatch, db_url, "geocode", "--kind", "offers", env=env
+        )
+        assert "offers: 1 processed (0 changed) — housenumber 1" in out
+        assert len(ban.queries) == asked + 1
         # --missing retries what is still unplaced; nothing new is found, nothing asked twice.
         code, out, _ = run_inprocess(
             capsys, monkeypatch, db_url, "geocode", "--missing", "--kind", "companies", env=env

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from crm.config import get_settings
 from crm.errors import ValidationError
 from crm.geo import Geocoder, address_key, geocode_entity, locate, set_manual_pin
 from crm.geo.geocoding import MAX_CONSECUTIVE_FAILURES
@@ -248,6 +249,20 @@ def test_city_only_is_placed_from_the_commune_table_without_asking(session):
         loc = locate(session, None, "83000", "Toulon", geocoder=ban_geocoder(host))
     assert (loc.latitude, loc.precision) == (TOULON.latitude, "commune")
     assert ban.queries == []
+
+
+def test_nominatim_is_selectable_by_configuration(session, monkeypatch):
+    with fake_ban() as (fake, host):
+        monkeypatch.setenv("PASSERELLE_GEOCODER", "nominatim")
+        monkeypatch.setenv("PASSERELLE_GEOCODER_DOMAIN", host)
+        monkeypatch.setenv("PASSERELLE_GEOCODER_SCHEME", "http")
+        geo = Geocoder.from_settings(get_settings())
+        house = locate(session, "12 rue Jean Jaurès", "83000", "Toulon", geocoder=geo)
+        street = locate(session, "avenue de la République", "83000", "Toulon", geocoder=geo)
+    assert (house.provider, house.precision) == ("nominatim", "housenumber")
+    assert (house.latitude, house.longitude) == pytest.approx((43.12461, 5.93052))
+    assert street.precision == "street"
+    assert len(fake.queries) == 2
 
 
 def test_nominatim_answers_map_to_precisions():
