@@ -85,6 +85,7 @@ def test_geocode_command_places_records_and_summarises(db_url, capsys, monkeypat
     _seed(db_url)
     with fake_ban() as (ban, host):
         env = {
+            "PASSERELLE_GEOCODER": "ban",
             "PASSERELLE_GEOCODER_DOMAIN": host,
             "PASSERELLE_GEOCODER_SCHEME": "http",
             "PASSERELLE_GEOCODER_MIN_DELAY": "0",
