@@ -137,3 +137,14 @@ def test_router_is_chosen_by_configuration():
     assert isinstance(get_router(replace(s, router_url=None)), EstimateRouter)
     router = get_router(replace(s, router_url="http://127.0.0.1:5000"))
     assert isinstance(router, OsrmRouter) and router.base_url == "http://127.0.0.1:5000"
+
+
+def test_reachable_radius_is_the_inverse_of_the_commute_estimate():
+    from matching.commute import reachable_km
+
+    radius = reachable_km(45, ["walk", "transit"])
+    minutes, _ = commute_minutes([radius], ["walk", "transit"])
+    assert minutes[0] == pytest.approx(45)
+    assert radius == pytest.approx((45 - 12) / 60 * 18 / 1.4)  # transit is the farthest
+    assert reachable_km(10, ["transit"]) == 0.0  # waiting alone takes 12 min
+    assert reachable_km(45, ["teleport"]) == 0.0
