@@ -39,6 +39,12 @@ PAGES: list[PageSpec] = [
         frozenset({Role.OFFICER, Role.ADMIN}),
     ),
     PageSpec("pages/company.py", "Fiche entreprise", "Entreprises", ALL),
+    PageSpec(
+        "pages/geocoding.py",
+        "Géocodage",
+        "Entreprises",
+        frozenset({Role.OFFICER, Role.TRAINER, Role.ADMIN}),
+    ),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
     PageSpec("pages/admin_users.py", "Utilisateurs", "Administration", ADMIN_ONLY),
     PageSpec("pages/admin_settings.py", "Paramètres", "Administration", ADMIN_ONLY),

@@ -63,3 +63,18 @@ def commute_minutes(distance_km, modes: Iterable[str]) -> tuple[np.ndarray, np.n
     stacked = np.stack([mode_minutes(d, m) for m in modes])
     best = np.argmin(stacked, axis=0)
     return np.take_along_axis(stacked, best[None, ...], axis=0)[0], best
+
+
+def reachable_km(max_minutes: float, modes: Iterable[str]) -> float:
+    """Great-circle radius reachable within ``max_minutes`` by the fastest allowed mode.
+
+    The inverse of :func:`mode_minutes`, for drawing the reachable circle on a map;
+    0 when no mode can make it (overhead alone exceeds the budget or no usable mode).
+    """
+    best = 0.0
+    for m in modes:
+        p = MODES.get(m)
+        if p is None or max_minutes <= p.overhead_min:
+            continue
+        best = max(best, (max_minutes - p.overhead_min) / 60.0 * p.speed_kmh / p.detour)
+    return best

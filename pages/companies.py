@@ -4,7 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
+from crm.geo.service import company_locations
 from crm.services.companies import list_companies
+from pages._maps import company_map
 from pages._ui import PARTNER_STATUS_FR, db_session, fmt_date, require_actor
 
 actor = require_actor(Perm.COMPANY_READ)
@@ -69,3 +71,22 @@ choice = st.selectbox(
 if st.button("Ouvrir la fiche", disabled=choice is None, key="open_company"):
     st.session_state["company_id"] = int(choice)
     st.switch_page("pages/company.py")
+
+st.subheader("Carte")
+with db_session() as session:
+    placed = company_locations(session, actor, [r.id for r in rows])
+company_map(
+    [
+        {
+            "name": r.name,
+            "city": r.city,
+            "status": r.status,
+            "seats_free": r.seats_free,
+            "latitude": placed[r.id].latitude if r.id in placed else None,
+            "longitude": placed[r.id].longitude if r.id in placed else None,
+            "precision": placed[r.id].precision if r.id in placed else "none",
+        }
+        for r in rows
+    ],
+    key="companies_map",
+)

@@ -6,6 +6,7 @@ import streamlit as st
 from crm.auth import Perm
 from crm.errors import NotFound
 from crm.services.companies import get_company, list_companies
+from pages._maps import company_map
 from pages._ui import (
     GEO_PRECISION_FR,
     INTERACTION_KIND_FR,
@@ -42,6 +43,15 @@ try:
         file = get_company(session, actor, company_id)
         c = file.company
         site_name = c.site.name if c.site else "—"
+        map_row = {
+            "name": c.name,
+            "city": c.city,
+            "status": c.status,
+            "seats_free": sum(u.free for u in file.offers),
+            "latitude": c.latitude,
+            "longitude": c.longitude,
+            "precision": c.geo_precision,
+        }
         owner_name = c.owner.display_name if c.owner else "—"
         placements = [
             {
@@ -83,7 +93,7 @@ with left:
     )
 with right:
     if c.latitude is not None and c.longitude is not None:
-        st.map(pd.DataFrame({"lat": [c.latitude], "lon": [c.longitude]}), zoom=11, height=260)
+        company_map([map_row], height=260, key="company_map")
     else:
         st.info("Adresse non géocodée : pas de carte.")
 

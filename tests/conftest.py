@@ -24,6 +24,11 @@ from crm.demo import load_demo
 from crm.models import Base, Role, Site, User
 from crm.reference import load_reference_tables
 
+# Tests never reach a real geocoder: code that geocodes without an explicit geocoder
+# (saves plugged into crm.geo) uses the commune table. Geocoding tests point geopy at
+# a local fake server (tests/fake_geo_servers.py) instead.
+os.environ.setdefault("PASSERELLE_GEOCODER", "offline")
+
 PG_URL = os.environ.get(
     "PASSERELLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

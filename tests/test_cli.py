@@ -16,8 +16,10 @@ from crm.models import Company, User
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PASSERELLE_DATABASE_URL": url}
+def run_cli(
+    url: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PASSERELLE_DATABASE_URL": url, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "crm.cli", *args],
         input=stdin,
