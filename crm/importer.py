@@ -328,6 +328,16 @@ def read_table(data: bytes, filename: str = "") -> list[tuple[int, dict[str, obj
     return rows
 
 
+def _cell(value):
+    """Strip a text cell and undo the export's formula neutralisation (leading ')."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value.startswith("'") and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
+    return value
+
+
 def _header_map(kind: str, headers: list[str]) -> tuple[dict[str, str], list[str]]:
     canon = set(COLUMNS[kind])
     mapping, unknown = {}, []
@@ -801,7 +811,7 @@ def import_data(
     new_company_lines: dict[int, int] = {}
     for line, raw in rows:
         row = {mapping[h]: val for h, val in raw.items() if h in mapping}
-        row = {k: (val.strip() if isinstance(val, str) else val) for k, val in row.items()}
+        row = {k: _cell(val) for k, val in row.items()}
         missing_values = [c for c in REQUIRED[kind] if row.get(c) in (None, "")]
         if missing_values:
             report.rejected.append(
