@@ -38,6 +38,21 @@ PAGES: list[PageSpec] = [
         frozenset({Role.OFFICER, Role.ADMIN}),
     ),
     PageSpec("pages/company.py", "Fiche entreprise", "Entreprises", ALL),
+    PageSpec(
+        "pages/journal.py",
+        "Journal de contacts",
+        "Entreprises",
+        frozenset({Role.OFFICER, Role.TRAINER, Role.ADMIN, Role.MANAGER}),
+    ),
+    PageSpec(
+        "pages/followups.py",
+        "Mes relances",
+        "Entreprises",
+        frozenset({Role.OFFICER, Role.TRAINER, Role.ADMIN}),
+    ),
+    PageSpec("pages/offers.py", "Capacité d'accueil", "Entreprises", ALL),
+    PageSpec("pages/duplicates.py", "Doublons", "Entreprises", OFFICE),
+    PageSpec("pages/import_export.py", "Import / export", "Données", ALL),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
 ]
 

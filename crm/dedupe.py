@@ -427,7 +427,7 @@ def company_records(session, include_retired: bool = False) -> list[dict]:
 
     from crm.models import Company
 
-    cols = [Company.id, Company.ref, *(getattr(Company, f) for f in RECORD_FIELDS)]
+    cols = [Company.id, Company.ref, Company.site_id, *(getattr(Company, f) for f in RECORD_FIELDS)]
     stmt = select(*cols)
     if not include_retired:
         stmt = stmt.where(Company.merged_into_id.is_(None), Company.retired_at.is_(None))

@@ -581,3 +581,8 @@ def change_status(
     session.flush()
     _record_status(session, actor, company, old, new, reason)
     return company
+
+
+def list_sites(session: Session) -> list[Site]:
+    """Every school site (for pickers)."""
+    return list(session.scalars(select(Site).order_by(Site.name)))

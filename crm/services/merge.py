@@ -48,10 +48,15 @@ FILLABLE = (
 def duplicate_pairs(
     session: Session, actor: Actor, threshold: float = DEFAULT_THRESHOLD
 ) -> tuple[list[dict], list[DuplicatePair]]:
-    """Records and their candidate duplicate pairs (best first)."""
+    """Records and their candidate duplicate pairs (best first) the actor may merge."""
     authorize(actor, Perm.COMPANY_READ)
     records = company_records(session)
-    return records, find_duplicates(records, threshold)
+    pairs = [
+        p
+        for p in find_duplicates(records, threshold)
+        if actor.in_scope(records[p.a]["site_id"]) and actor.in_scope(records[p.b]["site_id"])
+    ]
+    return records, pairs
 
 
 def merge_companies(session: Session, actor: Actor, keep_id: int, drop_id: int) -> Company:

@@ -228,3 +228,43 @@ def effective_status(offer: Offer, today: dt.date | None = None) -> str:
     ):
         return OfferStatus.OPEN.value
     return offer.status
+
+
+def list_offers(
+    session: Session, actor: Actor, today: dt.date | None = None, include_closed: bool = False
+) -> list[dict]:
+    """Every offer of live companies with seats used/free and its effective status."""
+    authorize(actor, Perm.COMPANY_READ)
+    stmt = (
+        select(Offer, Company)
+        .join(Company, Company.id == Offer.company_id)
+        .where(Company.merged_into_id.is_(None))
+        .order_by(Company.name, Offer.start_date)
+    )
+    pairs = session.execute(stmt).all()
+    used = seats_used(session, [o.id for o, _ in pairs])
+    out = []
+    for o, c in pairs:
+        status = effective_status(o, today)
+        if status == OfferStatus.CLOSED.value and not include_closed:
+            continue
+        out.append(
+            {
+                "offer_id": o.id,
+                "company_id": c.id,
+                "company": c.name,
+                "site_id": c.site_id,
+                "rome_code": o.rome_code,
+                "rome_codes": o.rome_codes,
+                "title": o.title,
+                "start_date": o.start_date,
+                "end_date": o.end_date,
+                "seats": o.seats,
+                "used": used[o.id],
+                "free": max(0, o.seats - used[o.id]),
+                "open_to_minors": o.open_to_minors,
+                "status": status,
+                "paused_until": o.paused_until,
+            }
+        )
+    return out
