@@ -44,8 +44,13 @@ from crm.models import (
     Site,
     join_list,
 )
-from crm.reference import find_commune, fold
-from crm.services.companies import PARTNER_STATUS_LABELS, create_company, update_company
+from crm.reference import fold
+from crm.services.companies import (
+    PARTNER_STATUS_LABELS,
+    _apply_location,
+    create_company,
+    update_company,
+)
 from crm.services.contacts import create_contact, update_contact
 from crm.services.interactions import KIND_FR
 from crm.services.offers import create_offer, seats_used, update_offer
@@ -411,16 +416,16 @@ def _apply(obj, values: dict) -> bool:
 
 
 def _locate(values: dict) -> None:
+    """Coordinates for a site/learner row through the companies' single location helper."""
     if values.get("latitude") is not None:
         values["geo_precision"] = GeoPrecision.MANUAL.value
         return
-    commune = find_commune(values.get("city"), values.get("postcode"))
-    if commune is not None and (values.get("city") or values.get("postcode")):
-        values["latitude"], values["longitude"] = commune.latitude, commune.longitude
-        values["geo_precision"] = GeoPrecision.COMMUNE.value
-    else:
-        values["latitude"] = values["longitude"] = None
-        values["geo_precision"] = GeoPrecision.NONE.value
+    probe = Company(
+        address=values.get("address"), postcode=values.get("postcode"), city=values.get("city")
+    )
+    _apply_location(probe)
+    values["latitude"], values["longitude"] = probe.latitude, probe.longitude
+    values["geo_precision"] = probe.geo_precision
 
 
 def _coords(row, errors) -> tuple:

@@ -445,8 +445,9 @@ def validate_company_fields(
 def _apply_location(company: Company) -> None:
     """Place a company without coordinates from its address.
 
-    The single place where addresses become coordinates: for now the commune
-    centre from the bundled referential (precision "commune").
+    The single place where addresses become coordinates (the importer also
+    uses it for sites and learners, through a transient Company): for now the
+    commune centre from the bundled referential (precision "commune").
     """
     if company.latitude is not None and company.longitude is not None:
         return
