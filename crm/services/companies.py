@@ -531,6 +531,8 @@ def update_company(
             errors.pop("ref", None)
     if errors:
         raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+    if "status" in clean and not clean["status"]:
+        del clean["status"]
     if "site_id" in clean:
         authorize(actor, Perm.COMPANY_WRITE, clean["site_id"])
     changed = [k for k, val in clean.items() if getattr(company, k) != val]
@@ -540,8 +542,6 @@ def update_company(
     location_changed = any(k in changed for k in ("address", "postcode", "city"))
     for k in changed:
         setattr(company, k, clean[k])
-    if clean.get("status") is None and "status" in clean:
-        company.status = old_status
     if "latitude" in changed or "longitude" in changed:
         company.geo_precision = (
             GeoPrecision.MANUAL.value if company.latitude is not None else GeoPrecision.NONE.value
