@@ -6,6 +6,7 @@ import streamlit as st
 from crm.auth import Perm
 from crm.errors import NotFound
 from crm.services.companies import get_company, list_companies
+from pages._company_forms import render_forms
 from pages._maps import company_map
 from pages._ui import (
     GEO_PRECISION_FR,
@@ -42,6 +43,41 @@ try:
     with db_session() as session:
         file = get_company(session, actor, company_id)
         c = file.company
+        snapshot = {
+            k: getattr(c, k)
+            for k in (
+                "id",
+                "name",
+                "siret",
+                "naf",
+                "sector",
+                "address",
+                "postcode",
+                "city",
+                "phone",
+                "email",
+                "website",
+                "status",
+                "version",
+                "site_id",
+            )
+        }
+        contacts_opts = {ct.id: ct.full_name for ct in file.contacts}
+        contacts_data = {
+            ct.id: {
+                "first_name": ct.first_name,
+                "last_name": ct.last_name,
+                "job_title": ct.job_title,
+                "phone": ct.phone,
+                "email": ct.email,
+                "is_tutor": ct.is_tutor,
+            }
+            for ct in file.contacts
+        }
+        offers_opts = {
+            u.offer.id: f"{u.offer.rome_code} — {u.offer.title} ({OFFER_STATUS_FR.get(u.offer.status)})"
+            for u in file.offers
+        }
         site_name = c.site.name if c.site else "—"
         map_row = {
             "name": c.name,
@@ -190,3 +226,5 @@ with tab_status:
         )
     else:
         st.write("Pas de changement de statut enregistré.")
+
+render_forms(actor, snapshot, contacts_opts, contacts_data, offers_opts)

@@ -35,5 +35,5 @@ def test_officer_logs_in_lists_companies_and_opens_one(demo_copy, tmp_path):
         page.get_by_role("option", name="Marine Levage").click()
         page.get_by_role("button", name="Ouvrir la fiche").click()
         expect(page.get_by_role("heading", name="Marine Levage")).to_be_visible()
-        expect(page.get_by_text("Capacité d'accueil")).to_be_visible()
+        expect(page.get_by_role("heading", name="Capacité d'accueil")).to_be_visible()
         page.screenshot(path=str(tmp_path / "company.png"), full_page=True)

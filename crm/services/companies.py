@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from crm import audit
+from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import NotFound
+from crm.errors import ConcurrentEditError, NotFound, ValidationError
 from crm.models import (
     Company,
     CompanyStatusChange,
     Contact,
+    GeoPrecision,
     Interaction,
     Offer,
+    PartnerStatus,
     Placement,
+    Setting,
     Site,
     User,
 )
+from crm.reference import find_commune, fold
 from crm.services.offers import seats_used
+
+DEFAULT_DORMANT_MONTHS = 6
 
 
 @dataclass
@@ -37,6 +48,11 @@ class CompanyRow:
     last_contact: object | None
     seats_offered: int
     seats_used: int
+    site_id: int | None = None
+    owner_id: int | None = None
+    contact_names: str = ""
+    dormant: bool = False
+    version: int = 1
 
     @property
     def seats_free(self) -> int:
@@ -50,6 +66,7 @@ def list_companies(
     site_id: int | None = None,
     status: str | None = None,
     include_retired: bool = False,
+    today: dt.date | None = None,
 ) -> list[CompanyRow]:
     """Every company the actor may read, with last contact date and seat totals."""
     authorize(actor, Perm.COMPANY_READ)
@@ -79,7 +96,13 @@ def list_companies(
     for o in offers:
         offered_by[o.company_id] = offered_by.get(o.company_id, 0) + o.seats
         used_by[o.company_id] = used_by.get(o.company_id, 0) + min(used[o.id], o.seats)
-    return [
+    names: dict[int, list[str]] = {}
+    for cid, first, last in session.execute(
+        select(Contact.company_id, Contact.first_name, Contact.last_name)
+    ):
+        names.setdefault(cid, []).append(" ".join(p for p in (first, last) if p))
+    cutoff = months_before(today or dt.date.today(), dormant_months(session))
+    out = [
         CompanyRow(
             id=c.id,
             ref=c.ref,
@@ -94,9 +117,16 @@ def list_companies(
             last_contact=last,
             seats_offered=offered_by.get(c.id, 0),
             seats_used=used_by.get(c.id, 0),
+            site_id=c.site_id,
+            owner_id=c.owner_id,
+            contact_names=" ".join(names.get(c.id, [])),
+            version=c.version,
         )
         for c, site_name, owner, last in rows
     ]
+    for r in out:
+        r.dormant = _is_dormant(r, cutoff)
+    return out
 
 
 @dataclass
@@ -165,3 +195,395 @@ def get_company(session: Session, actor: Actor, company_id: int) -> CompanyFile:
         placements=placements,
         status_history=history,
     )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def get_setting(session: Session, key: str, default):
+    row = session.get(Setting, key)
+    return default if row is None or row.value is None else row.value
+
+
+def dormant_months(session: Session) -> int:
+    try:
+        return max(1, int(get_setting(session, "dormant_months", DEFAULT_DORMANT_MONTHS)))
+    except (TypeError, ValueError):
+        return DEFAULT_DORMANT_MONTHS
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """``day`` minus ``months`` calendar months (day clamped to the month's end)."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    m += 1
+    last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(y, m, min(day.day, last))
+
+
+def _is_dormant(row: CompanyRow, cutoff: dt.date) -> bool:
+    if row.status != PartnerStatus.PARTNER.value:
+        return False
+    last = row.last_contact
+    if last is None:
+        return True
+    last_day = last.date() if isinstance(last, dt.datetime) else last
+    return last_day < cutoff
+
+
+# --------------------------------------------------------------------------- search and filters
+
+
+def _fold_digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+class CompanySearch:
+    """Fuzzy search over prepared (folded) strings of many companies.
+
+    Built once per list; a query is one substring pass and, when nothing matches
+    exactly, one ``rapidfuzz.process.extract`` call (C loop) over the haystacks.
+    """
+
+    def __init__(self, rows: list[CompanyRow]):
+        self.rows = rows
+        self.haystacks = [
+            fold(" ".join(x for x in (r.name, r.city, r.postcode, r.contact_names) if x))
+            for r in rows
+        ]
+        self.names = [fold(r.name) for r in rows]
+        self.sirets = [r.siret or "" for r in rows]
+
+    def search(self, query: str, limit: int | None = None, cutoff: float = 80) -> list[CompanyRow]:
+        q = fold(query)
+        if not q:
+            return list(self.rows)
+        digits = _fold_digits(query)
+        if digits and len(digits) >= 3 and len(digits) >= len(query.replace(" ", "")) - 1:
+            hits = [i for i, s in enumerate(self.sirets) if digits in s]
+            if hits:
+                return [self.rows[i] for i in hits][:limit]
+        tokens = q.split()
+        exact = [i for i, h in enumerate(self.haystacks) if all(t in h for t in tokens)]
+        if exact:
+            return [self.rows[i] for i in exact][:limit]
+        if len(q) < 4:
+            return []
+        found = process.extract(
+            q,
+            self.haystacks,
+            scorer=fuzz.partial_ratio,
+            score_cutoff=cutoff,
+            limit=limit or len(self.haystacks),
+        )
+        # Best first; ties broken by the name's own similarity.
+        found.sort(key=lambda m: (-m[1], -fuzz.ratio(q, self.names[m[2]])))
+        return [self.rows[i] for _, _, i in found]
+
+
+def search_companies(
+    rows: list[CompanyRow], query: str, limit: int | None = None
+) -> list[CompanyRow]:
+    """Rows matching ``query`` over name, SIRET, city and contact names (typo/accent tolerant)."""
+    return CompanySearch(rows).search(query, limit=limit)
+
+
+def filter_companies(
+    rows: list[CompanyRow],
+    *,
+    site_ids: list[int] | None = None,
+    statuses: list[str] | None = None,
+    sectors: list[str] | None = None,
+    owner_ids: list[int] | None = None,
+    no_contact_months: int | None = None,
+    has_free_seats: bool = False,
+    dormant_only: bool = False,
+    today: dt.date | None = None,
+) -> list[CompanyRow]:
+    out = rows
+    if site_ids:
+        out = [r for r in out if r.site_id in site_ids]
+    if statuses:
+        out = [r for r in out if r.status in statuses]
+    if sectors:
+        out = [r for r in out if r.sector in sectors]
+    if owner_ids:
+        out = [r for r in out if r.owner_id in owner_ids]
+    if no_contact_months:
+        cutoff = months_before(today or dt.date.today(), no_contact_months)
+        out = [
+            r
+            for r in out
+            if r.last_contact is None
+            or (
+                r.last_contact.date() if isinstance(r.last_contact, dt.datetime) else r.last_contact
+            )
+            < cutoff
+        ]
+    if has_free_seats:
+        out = [r for r in out if r.seats_free > 0]
+    if dormant_only:
+        out = [r for r in out if r.dormant]
+    return out
+
+
+# --------------------------------------------------------------------------- create / update
+
+COMPANY_FIELDS = (
+    "ref",
+    "name",
+    "siret",
+    "naf",
+    "sector",
+    "size_band",
+    "address",
+    "postcode",
+    "city",
+    "latitude",
+    "longitude",
+    "phone",
+    "email",
+    "website",
+    "site_id",
+    "owner_id",
+    "status",
+    "notes",
+)
+
+FIELD_LABELS_FR = {
+    "ref": "Référence",
+    "name": "Raison sociale",
+    "siret": "SIRET",
+    "naf": "Code NAF",
+    "sector": "Secteur",
+    "size_band": "Effectif",
+    "address": "Adresse",
+    "postcode": "Code postal",
+    "city": "Ville",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "phone": "Téléphone",
+    "email": "Courriel",
+    "website": "Site web",
+    "site_id": "Site",
+    "owner_id": "Chargé(e)",
+    "status": "Statut",
+    "notes": "Notes",
+}
+
+_VALIDATORS = {
+    "ref": lambda x: v.text(x, 64),
+    "name": lambda x: v.text(x, 200),
+    "siret": v.siret,
+    "naf": v.naf,
+    "sector": lambda x: v.text(x, 120),
+    "size_band": lambda x: v.text(x, 20),
+    "address": lambda x: v.text(x, 300),
+    "postcode": v.postcode,
+    "city": lambda x: v.text(x, 120),
+    "phone": v.phone,
+    "email": v.email,
+    "website": v.website,
+    "notes": lambda x: v.text(x, 5000),
+    "status": lambda x: v.choice(x, PARTNER_STATUS_LABELS, "Statut"),
+}
+
+PARTNER_STATUS_LABELS = {
+    "prospect": "Prospect",
+    "contacted": "Contacté",
+    "partner": "Partenaire",
+    "inactive": "Inactif",
+}
+
+
+def validate_company_fields(
+    session: Session, fields: dict, *, creating: bool
+) -> tuple[dict, dict[str, str]]:
+    """Clean values and French errors (field -> message) for company ``fields``."""
+    unknown = set(fields) - set(COMPANY_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown company fields: {sorted(unknown)}")
+    clean: dict = {}
+    errors: dict[str, str] = {}
+    for key, raw in fields.items():
+        if key in ("latitude", "longitude", "site_id", "owner_id"):
+            continue
+        try:
+            clean[key] = _VALIDATORS[key](raw)
+        except v.FieldError as exc:
+            errors[key] = exc.message
+    if "latitude" in fields or "longitude" in fields:
+        try:
+            pair = v.coordinates(fields.get("latitude"), fields.get("longitude"))
+            clean["latitude"], clean["longitude"] = pair if pair else (None, None)
+        except v.FieldError as exc:
+            errors["latitude"] = exc.message
+    if (creating or "name" in fields) and not clean.get("name") and "name" not in errors:
+        errors["name"] = "La raison sociale est obligatoire."
+    for key, model in (("site_id", Site), ("owner_id", User)):
+        if key in fields:
+            raw = fields[key]
+            if raw in (None, ""):
+                clean[key] = None
+                continue
+            try:
+                ident = v.integer(raw)
+            except v.FieldError as exc:
+                errors[key] = exc.message
+                continue
+            if session.get(model, ident) is None:
+                errors[key] = "Site inconnu." if model is Site else "Utilisateur inconnu."
+            else:
+                clean[key] = ident
+    if clean.get("ref"):
+        stmt = select(Company.id).where(Company.ref == clean["ref"])
+        existing = session.scalar(stmt)
+        if existing is not None and existing != fields.get("_id"):
+            errors["ref"] = "Cette référence est déjà utilisée par une autre entreprise."
+    return clean, errors
+
+
+def _apply_location(company: Company) -> None:
+    """Place a company without coordinates from its address.
+
+    The single place where addresses become coordinates (the importer also
+    uses it for sites and learners, through a transient Company): for now the
+    commune centre from the bundled referential (precision "commune").
+    """
+    if company.latitude is not None and company.longitude is not None:
+        return
+    if not (company.city or company.postcode):
+        company.geo_precision = GeoPrecision.NONE.value
+        return
+    commune = find_commune(company.city, company.postcode)
+    if commune is None:
+        company.latitude = company.longitude = None
+        company.geo_precision = GeoPrecision.NONE.value
+        return
+    company.latitude, company.longitude = commune.latitude, commune.longitude
+    company.geo_precision = GeoPrecision.COMMUNE.value
+    if not company.postcode and len(commune.postcodes) == 1:
+        company.postcode = commune.postcodes[0]
+
+
+def _record_status(
+    session: Session, actor: Actor, company: Company, old: str | None, new: str, reason: str | None
+) -> None:
+    session.add(
+        CompanyStatusChange(
+            company_id=company.id,
+            from_status=old,
+            to_status=new,
+            changed_by_id=actor.user_id,
+            reason=reason,
+        )
+    )
+    audit.record(session, actor, "status", "company", company.id, from_status=old, to_status=new)
+
+
+def create_company(session: Session, actor: Actor, **fields) -> Company:
+    """Validate and add a company (status history starts; audit "create")."""
+    site_raw = fields.get("site_id")
+    site_id = site_raw if isinstance(site_raw, int) else None
+    authorize(actor, Perm.COMPANY_WRITE, site_id)
+    clean, errors = validate_company_fields(session, fields, creating=True)
+    if errors:
+        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+    authorize(actor, Perm.COMPANY_WRITE, clean.get("site_id"))
+    clean.setdefault("status", PartnerStatus.PROSPECT.value)
+    clean["status"] = clean["status"] or PartnerStatus.PROSPECT.value
+    if clean.get("latitude") is not None:
+        clean["geo_precision"] = GeoPrecision.MANUAL.value
+    company = Company(**clean)
+    if company.owner_id is None and actor.user_id is not None and actor.role == "officer":
+        company.owner_id = actor.user_id
+    _apply_location(company)
+    session.add(company)
+    session.flush()
+    _record_status(session, actor, company, None, company.status, "création")
+    audit.record(session, actor, "create", "company", company.id, fields=sorted(clean))
+    return company
+
+
+def _get_live(session: Session, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    return company
+
+
+def update_company(
+    session: Session, actor: Actor, company_id: int, expected_version: int, **fields
+) -> Company:
+    """Apply ``fields`` unless someone saved the company since ``expected_version`` was read."""
+    company = _get_live(session, company_id)
+    authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    if company.retired_at is not None or company.merged_into_id is not None:
+        raise ValidationError(
+            {"Entreprise": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
+        )
+    if expected_version != company.version:
+        raise ConcurrentEditError()
+    reason = fields.pop("status_reason", None)
+    clean, errors = validate_company_fields(session, fields, creating=False)
+    if clean.get("ref"):
+        other = session.scalar(select(Company.id).where(Company.ref == clean["ref"]))
+        if other == company.id:
+            errors.pop("ref", None)
+    if errors:
+        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+    if "status" in clean and not clean["status"]:
+        del clean["status"]
+    if "site_id" in clean:
+        authorize(actor, Perm.COMPANY_WRITE, clean["site_id"])
+    changed = [k for k, val in clean.items() if getattr(company, k) != val]
+    if not changed:
+        return company
+    old_status = company.status
+    location_changed = any(k in changed for k in ("address", "postcode", "city"))
+    for k in changed:
+        setattr(company, k, clean[k])
+    if "latitude" in changed or "longitude" in changed:
+        company.geo_precision = (
+            GeoPrecision.MANUAL.value if company.latitude is not None else GeoPrecision.NONE.value
+        )
+        if company.latitude is None:
+            _apply_location(company)
+    elif location_changed:
+        company.latitude = company.longitude = None
+        _apply_location(company)
+    if company.status != old_status:
+        _record_status(session, actor, company, old_status, company.status, reason)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentEditError() from None
+    audit.record(session, actor, "update", "company", company.id, fields=sorted(changed))
+    return company
+
+
+def change_status(
+    session: Session,
+    actor: Actor,
+    company_id: int,
+    status: str,
+    reason: str | None = None,
+    *,
+    system: bool = False,
+) -> Company:
+    """Move a company's partner status, recording it in the history."""
+    company = _get_live(session, company_id)
+    if not system:
+        authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    new = v.choice(status, PARTNER_STATUS_LABELS, "Statut")
+    if new is None or new == company.status:
+        return company
+    old = company.status
+    company.status = new
+    session.flush()
+    _record_status(session, actor, company, old, new, reason)
+    return company
+
+
+def list_sites(session: Session) -> list[Site]:
+    """Every school site (for pickers)."""
+    return list(session.scalars(select(Site).order_by(Site.name)))

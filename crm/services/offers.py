@@ -6,12 +6,27 @@ seat-holding status that overlaps the offer's period holds one seat.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from crm.models import SEAT_HOLDING_STATUSES, Placement
+from crm import audit
+from crm import validation as v
+from crm.auth import Actor, Perm, authorize
+from crm.errors import ConcurrentEditError, NotFound, ValidationError
+from crm.models import (
+    SEAT_HOLDING_STATUSES,
+    Company,
+    Contact,
+    Offer,
+    OfferStatus,
+    Placement,
+    join_list,
+)
 
 
 def seats_used(session: Session, offer_ids: Iterable[int]) -> dict[int, int]:
@@ -30,3 +45,226 @@ def seats_used(session: Session, offer_ids: Iterable[int]) -> dict[int, int]:
     used = dict.fromkeys(ids, 0)
     used.update({offer_id: n for offer_id, n in rows})
     return used
+
+
+# --------------------------------------------------------------------------- offers CRUD
+
+OFFER_LABELS_FR = {
+    "ref": "Référence",
+    "rome_code": "Code ROME",
+    "other_rome_codes": "Autres codes ROME",
+    "title": "Intitulé",
+    "description": "Description",
+    "skills": "Compétences",
+    "seats": "Places",
+    "start_date": "Début",
+    "end_date": "Fin",
+    "open_to_minors": "Ouvert aux mineurs",
+    "tutor_id": "Tuteur",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+}
+
+
+def _skills(value):
+    t = v.text(value, 5000)
+    return join_list(re.split(r"[;\n]", t)) if t else ""
+
+
+_VALIDATORS = {
+    "ref": lambda x: v.text(x, 64),
+    "rome_code": v.rome_code,
+    "other_rome_codes": lambda x: ";".join(v.rome_codes(x)),
+    "title": lambda x: v.text(x, 200),
+    "description": lambda x: v.text(x, 5000),
+    "skills": _skills,
+    "seats": lambda x: v.integer(x, 0, 500),
+    "start_date": v.date,
+    "end_date": v.date,
+    "open_to_minors": v.boolean,
+}
+
+
+def validate_offer_fields(
+    session: Session, fields: dict, *, creating: bool, company_id: int, current: Offer | None = None
+) -> tuple[dict, dict[str, str]]:
+    unknown = set(fields) - set(OFFER_LABELS_FR)
+    if unknown:
+        raise ValueError(f"unknown offer fields: {sorted(unknown)}")
+    clean: dict = {}
+    errors: dict[str, str] = {}
+    for key, raw in fields.items():
+        if key in ("latitude", "longitude", "tutor_id"):
+            continue
+        if key == "other_rome_codes" and isinstance(raw, list | tuple):
+            raw = ";".join(raw)
+        if key == "skills" and isinstance(raw, list | tuple):
+            raw = ";".join(raw)
+        try:
+            clean[key] = _VALIDATORS[key](raw)
+        except v.FieldError as exc:
+            errors[key] = exc.message
+    if "latitude" in fields or "longitude" in fields:
+        try:
+            pair = v.coordinates(fields.get("latitude"), fields.get("longitude"))
+            clean["latitude"], clean["longitude"] = pair if pair else (None, None)
+        except v.FieldError as exc:
+            errors["latitude"] = exc.message
+    if "tutor_id" in fields:
+        tid = fields["tutor_id"]
+        if tid in (None, ""):
+            clean["tutor_id"] = None
+        else:
+            tutor = session.get(Contact, tid) if isinstance(tid, int) else None
+            if tutor is None or tutor.company_id != company_id:
+                errors["tutor_id"] = "Ce tuteur n'est pas un contact de cette entreprise."
+            else:
+                clean["tutor_id"] = tid
+    for key, msg in (
+        ("rome_code", "Le code ROME est obligatoire."),
+        ("title", "L'intitulé est obligatoire."),
+    ):
+        if (creating or key in fields) and not clean.get(key) and key not in errors:
+            errors[key] = msg
+    if "seats" in clean and clean["seats"] is None:
+        clean["seats"] = 1
+    if "open_to_minors" in clean and clean["open_to_minors"] is None:
+        clean["open_to_minors"] = True
+    start = clean.get("start_date", current.start_date if current else None)
+    end = clean.get("end_date", current.end_date if current else None)
+    if start and end and end < start and "end_date" not in errors:
+        errors["end_date"] = "La fin doit être après le début."
+    if current is not None and "seats" in clean and clean["seats"] is not None:
+        used = seats_used(session, [current.id])[current.id]
+        if clean["seats"] < used:
+            errors["seats"] = (
+                f"{used} place(s) déjà occupée(s) : impossible de descendre en dessous."
+            )
+    return clean, errors
+
+
+def _offer(session: Session, offer_id: int) -> Offer:
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound(f"Offre {offer_id} introuvable.")
+    return offer
+
+
+def create_offer(session: Session, actor: Actor, company_id: int, **fields) -> Offer:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    clean, errors = validate_offer_fields(session, fields, creating=True, company_id=company.id)
+    if errors:
+        raise ValidationError({OFFER_LABELS_FR[k]: m for k, m in errors.items()})
+    offer = Offer(company_id=company.id, status=OfferStatus.OPEN.value, **clean)
+    session.add(offer)
+    session.flush()
+    audit.record(session, actor, "create", "offer", offer.id, company_id=company.id)
+    return offer
+
+
+def update_offer(
+    session: Session, actor: Actor, offer_id: int, expected_version: int, **fields
+) -> Offer:
+    offer = _offer(session, offer_id)
+    authorize(actor, Perm.COMPANY_WRITE, offer.company.site_id)
+    if expected_version != offer.version:
+        raise ConcurrentEditError()
+    clean, errors = validate_offer_fields(
+        session, fields, creating=False, company_id=offer.company_id, current=offer
+    )
+    if errors:
+        raise ValidationError({OFFER_LABELS_FR[k]: m for k, m in errors.items()})
+    changed = [k for k, val in clean.items() if getattr(offer, k) != val]
+    for k in changed:
+        setattr(offer, k, clean[k])
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentEditError() from None
+    if changed:
+        audit.record(session, actor, "update", "offer", offer.id, fields=sorted(changed))
+    return offer
+
+
+def _set_status(session, actor, offer_id, status, paused_until=None, action="update") -> Offer:
+    offer = _offer(session, offer_id)
+    authorize(actor, Perm.COMPANY_WRITE, offer.company.site_id)
+    offer.status = status
+    offer.paused_until = paused_until
+    session.flush()
+    audit.record(session, actor, action, "offer", offer.id, status=status)
+    return offer
+
+
+def pause_offer(session: Session, actor: Actor, offer_id: int, until) -> Offer:
+    """Pause an offer until a date (it reopens by itself afterwards, see effective_status)."""
+    try:
+        day = v.date(until)
+    except v.FieldError as exc:
+        raise ValidationError({"Jusqu'au": exc.message}) from None
+    if day is None:
+        raise ValidationError({"Jusqu'au": "Choisissez la date de fin de pause."})
+    return _set_status(session, actor, offer_id, OfferStatus.PAUSED.value, day, "pause")
+
+
+def reopen_offer(session: Session, actor: Actor, offer_id: int) -> Offer:
+    return _set_status(session, actor, offer_id, OfferStatus.OPEN.value, None, "reopen")
+
+
+def close_offer(session: Session, actor: Actor, offer_id: int) -> Offer:
+    return _set_status(session, actor, offer_id, OfferStatus.CLOSED.value, None, "close")
+
+
+def effective_status(offer: Offer, today: dt.date | None = None) -> str:
+    """A paused offer whose pause is over counts as open."""
+    today = today or dt.date.today()
+    if (
+        offer.status == OfferStatus.PAUSED.value
+        and offer.paused_until
+        and offer.paused_until < today
+    ):
+        return OfferStatus.OPEN.value
+    return offer.status
+
+
+def list_offers(
+    session: Session, actor: Actor, today: dt.date | None = None, include_closed: bool = False
+) -> list[dict]:
+    """Every offer of live companies with seats used/free and its effective status."""
+    authorize(actor, Perm.COMPANY_READ)
+    stmt = (
+        select(Offer, Company)
+        .join(Company, Company.id == Offer.company_id)
+        .where(Company.merged_into_id.is_(None))
+        .order_by(Company.name, Offer.start_date)
+    )
+    pairs = session.execute(stmt).all()
+    used = seats_used(session, [o.id for o, _ in pairs])
+    out = []
+    for o, c in pairs:
+        status = effective_status(o, today)
+        if status == OfferStatus.CLOSED.value and not include_closed:
+            continue
+        out.append(
+            {
+                "offer_id": o.id,
+                "company_id": c.id,
+                "company": c.name,
+                "site_id": c.site_id,
+                "rome_code": o.rome_code,
+                "rome_codes": o.rome_codes,
+                "title": o.title,
+                "start_date": o.start_date,
+                "end_date": o.end_date,
+                "seats": o.seats,
+                "used": used[o.id],
+                "free": max(0, o.seats - used[o.id]),
+                "open_to_minors": o.open_to_minors,
+                "status": status,
+                "paused_until": o.paused_until,
+            }
+        )
+    return out

@@ -1,0 +1,85 @@
+"""passerelle import | export | duplicates"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from crm.auth import SYSTEM
+from crm.commands._common import unit_of_work
+from crm.dedupe import DEFAULT_THRESHOLD, pairs_as_rows
+from crm.importer import KINDS, export_bytes, import_data
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import a CSV/XLSX file (upsert by ref, all or nothing)")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="check everything, import nothing")
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows only")
+    p.set_defaults(func=_import)
+    e = sub.add_parser("export", help="export a table to CSV or XLSX (by file extension)")
+    e.add_argument("kind", choices=KINDS)
+    e.add_argument("file", type=Path)
+    e.set_defaults(func=_export)
+    d = sub.add_parser("duplicates", help="list candidate duplicate companies")
+    d.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    d.add_argument("--format", choices=["csv", "table"], default="table")
+    d.set_defaults(func=_duplicates)
+
+
+def _import(args) -> int:
+    data = args.file.read_bytes()
+    with unit_of_work() as session:
+        report = import_data(
+            session,
+            SYSTEM,
+            args.kind,
+            data,
+            args.file.name,
+            dry_run=args.dry_run,
+            skip_invalid=args.skip_invalid,
+        )
+    print(report.summary())
+    if report.unknown_columns:
+        print(f"Colonnes ignorées : {', '.join(report.unknown_columns)}")
+    for err in report.rejected:
+        print(f"ligne {err.line} : {err.reason}")
+    for d in report.duplicates:
+        print(
+            f"doublon probable (ligne {d.line}) : {d.ref_a or d.name_a} ~ {d.ref_b or d.name_b} "
+            f"score {d.score:.2f} ({d.evidence})"
+        )
+    if report.rejected and not args.skip_invalid:
+        return 1
+    return 0
+
+
+def _export(args) -> int:
+    with unit_of_work() as session:
+        data = export_bytes(session, SYSTEM, args.kind, args.file.name)
+    args.file.write_bytes(data)
+    print(f"{args.kind} exporté dans {args.file}")
+    return 0
+
+
+def _duplicates(args) -> int:
+    import csv
+
+    from crm.services.merge import duplicate_pairs
+
+    with unit_of_work() as session:
+        _, pairs = duplicate_pairs(session, SYSTEM, args.threshold)
+    rows = pairs_as_rows(pairs)
+    if args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=["ref_a", "ref_b", "score", "evidence"])
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        print(f"{'ref_a':<16} {'ref_b':<16} {'score':>5}  evidence")
+        for r in rows:
+            print(
+                f"{str(r['ref_a']):<16} {str(r['ref_b']):<16} {r['score']:>5.2f}  {r['evidence']}"
+            )
+        print(f"{len(rows)} paire(s)")
+    return 0

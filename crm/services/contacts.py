@@ -1,0 +1,92 @@
+"""Contacts and tutors of a company."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm import validation as v
+from crm.auth import Actor, Perm, authorize
+from crm.errors import NotFound, ValidationError
+from crm.models import Company, Contact
+
+CONTACT_LABELS_FR = {
+    "ref": "Référence",
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "job_title": "Fonction",
+    "phone": "Téléphone",
+    "email": "Courriel",
+    "is_tutor": "Tuteur",
+    "is_active": "Actif",
+}
+
+_VALIDATORS = {
+    "ref": lambda x: v.text(x, 64),
+    "first_name": lambda x: v.text(x, 80),
+    "last_name": lambda x: v.text(x, 80),
+    "job_title": lambda x: v.text(x, 120),
+    "phone": v.phone,
+    "email": v.email,
+    "is_tutor": v.boolean,
+    "is_active": v.boolean,
+}
+
+
+def validate_contact_fields(fields: dict, *, creating: bool) -> tuple[dict, dict[str, str]]:
+    unknown = set(fields) - set(_VALIDATORS)
+    if unknown:
+        raise ValueError(f"unknown contact fields: {sorted(unknown)}")
+    clean, errors = {}, {}
+    for key, raw in fields.items():
+        try:
+            clean[key] = _VALIDATORS[key](raw)
+        except v.FieldError as exc:
+            errors[key] = exc.message
+    if (
+        (creating or "last_name" in fields)
+        and not clean.get("last_name")
+        and "last_name" not in errors
+    ):
+        errors["last_name"] = "Le nom est obligatoire."
+    for flag in ("is_tutor", "is_active"):
+        if flag in clean and clean[flag] is None:
+            clean[flag] = flag == "is_active"
+    return clean, errors
+
+
+def _company(session: Session, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    return company
+
+
+def create_contact(session: Session, actor: Actor, company_id: int, **fields) -> Contact:
+    company = _company(session, company_id)
+    authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    clean, errors = validate_contact_fields(fields, creating=True)
+    if errors:
+        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+    contact = Contact(company_id=company.id, **clean)
+    session.add(contact)
+    session.flush()
+    audit.record(session, actor, "create", "contact", contact.id, company_id=company.id)
+    return contact
+
+
+def update_contact(session: Session, actor: Actor, contact_id: int, **fields) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"Contact {contact_id} introuvable.")
+    authorize(actor, Perm.COMPANY_WRITE, contact.company.site_id)
+    clean, errors = validate_contact_fields(fields, creating=False)
+    if errors:
+        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+    changed = [k for k, val in clean.items() if getattr(contact, k) != val]
+    for k in changed:
+        setattr(contact, k, clean[k])
+    session.flush()
+    if changed:
+        audit.record(session, actor, "update", "contact", contact.id, fields=sorted(changed))
+    return contact

@@ -1,0 +1,204 @@
+"""Contact log (journal de contacts) and follow-ups (mes relances)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm import validation as v
+from crm.auth import Actor, Perm, authorize
+from crm.errors import NotFound, ValidationError
+from crm.models import Company, Contact, Interaction, InteractionKind, PartnerStatus, utcnow
+from crm.services.companies import change_status
+
+KIND_FR = {
+    "call": "Appel",
+    "visit": "Visite",
+    "email": "Courriel",
+    "meeting": "Réunion",
+    "event": "Événement",
+}
+
+
+def log_interaction(
+    session: Session,
+    actor: Actor,
+    company_id: int,
+    *,
+    kind: str,
+    summary: str,
+    contact_id: int | None = None,
+    outcome: str | None = None,
+    next_action: str | None = None,
+    next_action_due=None,
+    occurred_at: dt.datetime | None = None,
+    ref: str | None = None,
+) -> Interaction:
+    """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for key, fn, raw in (
+        ("Type", lambda x: v.choice(x, KIND_FR, "Type de contact"), kind),
+        ("Résumé", lambda x: v.text(x, 5000), summary),
+        ("Résultat", lambda x: v.text(x, 5000), outcome),
+        ("Prochaine action", lambda x: v.text(x, 300), next_action),
+        ("Échéance", v.date, next_action_due),
+        ("Référence", lambda x: v.text(x, 64), ref),
+    ):
+        try:
+            clean[key] = fn(raw)
+        except v.FieldError as exc:
+            errors[key] = exc.message
+    if not clean.get("Type") and "Type" not in errors:
+        errors["Type"] = "Le type de contact est obligatoire."
+    if not clean.get("Résumé") and "Résumé" not in errors:
+        errors["Résumé"] = "Le résumé est obligatoire."
+    if clean.get("Échéance") and not clean.get("Prochaine action"):
+        errors["Prochaine action"] = "Indiquez la prochaine action liée à cette échéance."
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.company_id != company.id:
+            errors["Contact"] = "Ce contact n'appartient pas à cette entreprise."
+    if errors:
+        raise ValidationError(errors)
+    when = occurred_at or utcnow()
+    if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
+        when = dt.datetime.combine(when, dt.time(12))
+    interaction = Interaction(
+        ref=clean["Référence"],
+        company_id=company.id,
+        contact_id=contact_id,
+        author_id=actor.user_id,
+        occurred_at=when,
+        kind=InteractionKind(clean["Type"]).value,
+        summary=clean["Résumé"],
+        outcome=clean["Résultat"],
+        next_action=clean["Prochaine action"],
+        next_action_due=clean["Échéance"],
+        next_action_done=False,
+    )
+    session.add(interaction)
+    session.flush()
+    audit.record(session, actor, "create", "interaction", interaction.id, company_id=company.id)
+    if company.status == PartnerStatus.PROSPECT.value:
+        change_status(
+            session,
+            actor,
+            company.id,
+            PartnerStatus.CONTACTED.value,
+            "contact enregistré",
+            system=True,
+        )
+    return interaction
+
+
+@dataclass
+class FollowUp:
+    interaction_id: int
+    company_id: int
+    company_name: str
+    next_action: str
+    due: dt.date | None
+    kind: str
+    summary: str
+    overdue: bool
+
+
+@dataclass
+class FollowUps:
+    overdue: list[FollowUp]
+    upcoming: list[FollowUp]
+
+
+def my_followups(
+    session: Session, actor: Actor, today: dt.date | None = None, horizon_days: int = 30
+) -> FollowUps:
+    """The actor's open next actions: overdue ones and those due within ``horizon_days``."""
+    authorize(actor, Perm.INTERACTION_WRITE)
+    today = today or dt.date.today()
+    rows = session.execute(
+        select(Interaction, Company.name)
+        .join(Company, Company.id == Interaction.company_id)
+        .where(
+            Interaction.author_id == actor.user_id,
+            Interaction.next_action.is_not(None),
+            Interaction.next_action_done.is_(False),
+        )
+        .order_by(Interaction.next_action_due, Interaction.id)
+    ).all()
+    overdue, upcoming = [], []
+    horizon = today + dt.timedelta(days=horizon_days)
+    for i, name in rows:
+        item = FollowUp(
+            i.id,
+            i.company_id,
+            name,
+            i.next_action,
+            i.next_action_due,
+            i.kind,
+            i.summary,
+            overdue=i.next_action_due is not None and i.next_action_due < today,
+        )
+        if item.overdue:
+            overdue.append(item)
+        elif i.next_action_due is None or i.next_action_due <= horizon:
+            upcoming.append(item)
+    return FollowUps(overdue, upcoming)
+
+
+def _own_interaction(session: Session, actor: Actor, interaction_id: int) -> Interaction:
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None:
+        raise NotFound(f"Contact {interaction_id} introuvable.")
+    authorize(actor, Perm.INTERACTION_WRITE, interaction.company.site_id)
+    return interaction
+
+
+def mark_done(session: Session, actor: Actor, interaction_id: int) -> Interaction:
+    interaction = _own_interaction(session, actor, interaction_id)
+    if not interaction.next_action_done:
+        interaction.next_action_done = True
+        interaction.done_at = utcnow()
+        session.flush()
+        audit.record(session, actor, "followup_done", "interaction", interaction.id)
+    return interaction
+
+
+def reschedule(session: Session, actor: Actor, interaction_id: int, new_due) -> Interaction:
+    interaction = _own_interaction(session, actor, interaction_id)
+    try:
+        due = v.date(new_due)
+    except v.FieldError as exc:
+        raise ValidationError({"Échéance": exc.message}) from None
+    if due is None:
+        raise ValidationError({"Échéance": "Choisissez la nouvelle date."})
+    interaction.next_action_due = due
+    interaction.next_action_done = False
+    interaction.done_at = None
+    session.flush()
+    audit.record(session, actor, "reschedule", "interaction", interaction.id)
+    return interaction
+
+
+def journal(
+    session: Session, actor: Actor, *, site_ids: list[int] | None = None, limit: int = 200
+) -> list[tuple[Interaction, str]]:
+    """Latest logged contacts (with company names), newest first."""
+    authorize(actor, Perm.COMPANY_READ)
+    stmt = (
+        select(Interaction, Company.name)
+        .join(Company, Company.id == Interaction.company_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+    )
+    if site_ids:
+        stmt = stmt.where(Company.site_id.in_(site_ids))
+    return [(i, n) for i, n in session.execute(stmt).all()]

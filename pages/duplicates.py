@@ -1,0 +1,92 @@
+"""Doublons: candidate duplicate companies with their evidence, side by side, and merge."""
+
+import pandas as pd
+import streamlit as st
+
+from crm.auth import Perm
+from crm.dedupe import DEFAULT_THRESHOLD
+from crm.errors import PasserelleError
+from crm.services.merge import duplicate_pairs, merge_companies
+from pages._ui import db_session, require_actor, show_error
+
+actor = require_actor(Perm.COMPANY_MERGE)
+st.title("Doublons")
+
+flash = st.session_state.pop("dup_flash", None)
+if flash:
+    st.success(flash)
+
+threshold = st.slider(
+    "Seuil de ressemblance", 0.6, 1.0, DEFAULT_THRESHOLD, 0.01, key="dup_threshold"
+)
+with db_session() as session:
+    records, pairs = duplicate_pairs(session, actor, threshold)
+
+st.caption(f"{len(pairs)} paire(s) candidate(s)")
+if not pairs:
+    st.info("Aucun doublon probable à ce seuil.")
+    st.stop()
+
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Fiche A": records[p.a]["name"],
+                "Fiche B": records[p.b]["name"],
+                "Score": f"{p.score:.0%}",
+                "Indices": ", ".join(p.evidence),
+            }
+            for p in pairs
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+    key="dup_table",
+)
+labels = {k: f"{records[p.a]['name']} ↔ {records[p.b]['name']}" for k, p in enumerate(pairs)}
+k = st.selectbox("Comparer", list(labels), format_func=labels.get, key="dup_pick")
+p = pairs[k]
+ra, rb = records[p.a], records[p.b]
+FIELDS = [
+    ("ref", "Référence"),
+    ("name", "Raison sociale"),
+    ("siret", "SIRET"),
+    ("address", "Adresse"),
+    ("postcode", "Code postal"),
+    ("city", "Ville"),
+    ("phone", "Téléphone"),
+    ("email", "Courriel"),
+    ("website", "Site web"),
+]
+st.table(
+    pd.DataFrame(
+        {
+            "Champ": [label for _, label in FIELDS],
+            "Fiche A": [str(ra.get(f) or "—") for f, _ in FIELDS],
+            "Fiche B": [str(rb.get(f) or "—") for f, _ in FIELDS],
+        }
+    ).set_index("Champ")
+)
+st.markdown("**Indices** : " + ", ".join(p.evidence))
+keep = st.radio(
+    "Fiche à garder",
+    ["A", "B"],
+    format_func=lambda x: f"{x} — {(ra if x == 'A' else rb)['name']}",
+    horizontal=True,
+    key="dup_keep",
+)
+sure = st.checkbox(
+    "J'ai vérifié : c'est la même entreprise (contacts, historique, offres et périodes "
+    "passent sur la fiche gardée ; l'autre est retirée)",
+    key="dup_sure",
+)
+if st.button("Fusionner", disabled=not sure, key="dup_merge"):
+    keep_id, drop_id = (ra["id"], rb["id"]) if keep == "A" else (rb["id"], ra["id"])
+    try:
+        with db_session() as session:
+            merge_companies(session, actor, keep_id, drop_id)
+        st.session_state["dup_flash"] = "Fiches fusionnées."
+        st.session_state.pop("dup_sure", None)
+        st.rerun()
+    except PasserelleError as exc:
+        show_error(exc)

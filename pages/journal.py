@@ -1,0 +1,61 @@
+"""Journal de contacts: log a call/visit/e-mail/meeting/event in a few clicks; latest contacts."""
+
+import pandas as pd
+import streamlit as st
+
+from crm.auth import Perm
+from crm.services.companies import get_company, list_companies
+from crm.services.interactions import journal
+from pages._company_forms import interaction_form
+from pages._ui import INTERACTION_KIND_FR, db_session, fmt_date, require_actor
+
+actor = require_actor(Perm.COMPANY_READ)
+st.title("Journal de contacts")
+
+flash = st.session_state.pop("company_flash", None)
+if flash:
+    st.success(flash)
+
+with db_session() as session:
+    companies = {
+        r.id: f"{r.name} ({r.city})" if r.city else r.name
+        for r in list_companies(session, actor)
+        if actor.in_scope(r.site_id)
+    }
+
+if actor.has(Perm.INTERACTION_WRITE):
+    st.subheader("Noter un contact")
+    cid = st.selectbox(
+        "Entreprise",
+        list(companies),
+        index=None,
+        format_func=companies.get,
+        placeholder="Tapez pour chercher une entreprise",
+        key="journal_company",
+    )
+    if cid is not None:
+        with db_session() as session:
+            contacts = {ct.id: ct.full_name for ct in get_company(session, actor, cid).contacts}
+        interaction_form(actor, cid, contacts, "journal")
+
+st.subheader("Derniers contacts")
+with db_session() as session:
+    entries = [
+        {
+            "Date": fmt_date(i.occurred_at),
+            "Entreprise": name,
+            "Type": INTERACTION_KIND_FR.get(i.kind, i.kind),
+            "Résumé": i.summary,
+            "Résultat": i.outcome,
+            "Prochaine action": i.next_action,
+            "Échéance": fmt_date(i.next_action_due),
+            "Par": i.author.username if i.author else "",
+        }
+        for i, name in journal(
+            session, actor, site_ids=None if actor.is_admin else sorted(actor.site_ids)
+        )
+    ]
+if entries:
+    st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch", key="journal_table")
+else:
+    st.info("Aucun contact enregistré.")
