@@ -56,6 +56,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from crm import audit
 from crm.auth import Actor, Perm, authorize
 from crm.config import DATA_DIR
 from crm.errors import ValidationError
@@ -852,3 +853,24 @@ def kpis(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
         "median_days_to_first": plc["Délai médian entrée → 1er stage (jours)"],
         "positive_exit_pct": out["Taux de sorties positives (%)"],
     }
+
+
+def record_export(
+    session: Session, actor: Actor, table: str, fmt: str, filters: StatsFilters
+) -> None:
+    """Audit a download of statistics (what and for which filters; no personal data)."""
+    authorize(actor, Perm.EXPORT)
+    authorize(actor, Perm.STATS_READ)
+    audit.record(
+        session,
+        actor,
+        "export",
+        "stats",
+        None,
+        table=table,
+        format=fmt,
+        date_from=filters.date_from.isoformat(),
+        date_to=filters.date_to.isoformat(),
+        site_ids=list(filters.site_ids),
+        sector=filters.sector,
+    )
