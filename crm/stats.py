@@ -443,6 +443,7 @@ def partners_by_sector(session: Session, actor: Actor, filters: StatsFilters) ->
         }
         for r in rows
     ]
+    records.sort(key=lambda r: (r["section"] == "?", r["section"]))  # unknown last
     return _partner_frame(records, {"section": "Section NAF", "label": "Secteur"})
 
 
