@@ -39,6 +39,7 @@ import functools
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import (
@@ -52,7 +53,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union,
+    text,
 )
 from sqlalchemy.orm import Session
 
@@ -211,17 +212,29 @@ def _month(col, dialect: str):
     return func.strftime("%Y-%m", col)
 
 
-def _week_monday(col, dialect: str):
-    """The Monday of the ISO week of a date/datetime column (as a date or 'YYYY-MM-DD')."""
+EPOCH_MONDAY = dt.date(1900, 1, 1)  # a Monday: weeks are counted from it
+
+
+def _week_index(col, dialect: str):
+    """Whole weeks between EPOCH_MONDAY and a date/datetime column (Monday-based, as ISO weeks)."""
     if dialect == "postgresql":
-        return cast(func.date_trunc("week", col), Date)
-    return func.date(col, "-6 days", "weekday 1")
+        return (cast(col, Date) - EPOCH_MONDAY) // 7
+    return cast((func.julianday(col) - func.julianday(EPOCH_MONDAY.isoformat())) / 7, Integer)
+
+
+def _monday_of(week_index: int) -> dt.date:
+    return EPOCH_MONDAY + dt.timedelta(weeks=int(week_index))
 
 
 def _days_between(later, earlier, dialect: str):
     if dialect == "postgresql":
         return cast(later - earlier, Integer)
     return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+def _execute(session: Session, stmt):
+    """Run a Core statement on the session's connection (no ORM result processing)."""
+    return session.connection().execute(stmt)
 
 
 def _as_date(value) -> dt.date:
@@ -241,12 +254,16 @@ def scope_sites(session: Session, actor: Actor, filters: StatsFilters) -> list[t
     for site_id in filters.site_ids:
         authorize(actor, Perm.STATS_READ, site_id)
     filters.validate()
+    if _dialect(session) == "postgresql":
+        # These are short aggregate queries: PostgreSQL's JIT compilation (triggered by
+        # cost estimates on 100k-row tables) costs more than it saves. Transaction-local.
+        _execute(session, text("SET LOCAL jit = off"))
     stmt = select(Site.id, Site.name).order_by(Site.name)
     if filters.site_ids:
         stmt = stmt.where(Site.id.in_(filters.site_ids))
     elif not actor.is_admin:
         stmt = stmt.where(Site.id.in_(actor.site_ids or [-1]))
-    return [(r.id, r.name) for r in session.execute(stmt)]
+    return [(r.id, r.name) for r in _execute(session, stmt)]
 
 
 def sites_for(session: Session, actor: Actor) -> list[tuple[int, str]]:
@@ -255,7 +272,7 @@ def sites_for(session: Session, actor: Actor) -> list[tuple[int, str]]:
     stmt = select(Site.id, Site.name).order_by(Site.name)
     if not actor.is_admin:
         stmt = stmt.where(Site.id.in_(actor.site_ids or [-1]))
-    return [(r.id, r.name) for r in session.execute(stmt)]
+    return [(r.id, r.name) for r in _execute(session, stmt)]
 
 
 def _sector_clause(filters: StatsFilters, naf_col=Company.naf):
@@ -279,10 +296,11 @@ def school_report(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
     ids = [s for s, _ in sites]
     f, t = filters.date_from, filters.date_to
     entered = dict(
-        session.execute(
+        _execute(
+            session,
             select(Learner.site_id, func.count())
             .where(Learner.site_id.in_(ids), Learner.entry_date.between(f, t))
-            .group_by(Learner.site_id)
+            .group_by(Learner.site_id),
         ).all()
     )
     hosted_base = (
@@ -300,15 +318,16 @@ def school_report(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
     )
     hb = hosted_base.subquery()
     hosted = dict(
-        session.execute(
-            select(hb.c.site_id, func.count(distinct(hb.c.company_id))).group_by(hb.c.site_id)
+        _execute(
+            session,
+            select(hb.c.site_id, func.count(distinct(hb.c.company_id))).group_by(hb.c.site_id),
         ).all()
     )
-    hosted_total = session.scalar(select(func.count(distinct(hb.c.company_id)))) or 0
+    hosted_total = _execute(session, select(func.count(distinct(hb.c.company_id)))).scalar() or 0
     info = {
         r.id: r
-        for r in session.execute(
-            select(Site.id, Site.opened_on, Site.yearly_target).where(Site.id.in_(ids))
+        for r in _execute(
+            session, select(Site.id, Site.opened_on, Site.yearly_target).where(Site.id.in_(ids))
         )
     }
     whole_year = filters.days in (365, 366)
@@ -344,23 +363,35 @@ def school_report(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
 # --------------------------------------------------------------------------- (b) partners
 
 
-def _active_company_ids(filters: StatsFilters):
-    """Companies with a contact or a placement in the 12 months up to the period's end."""
+def _active_sources(filters: StatsFilters):
+    """Companies with a contact, and with a placement, in the 12 months up to the period's end.
+
+    Two grouped subqueries, hash-joined to companies (cheaper than EXISTS per company).
+    """
     end = filters.date_to
     start = _minus_year(end) + dt.timedelta(days=1)
-    contacts = select(Interaction.company_id.label("company_id")).where(
-        Interaction.occurred_at >= _start_of(start),
-        Interaction.occurred_at < _start_of(end + dt.timedelta(days=1)),
+    contacts = (
+        select(Interaction.company_id.label("company_id"))
+        .where(
+            Interaction.occurred_at >= _start_of(start),
+            Interaction.occurred_at < _start_of(end + dt.timedelta(days=1)),
+        )
+        .group_by(Interaction.company_id)
+        .subquery()
     )
-    placements = select(Placement.company_id.label("company_id")).where(
-        Placement.status.in_(_PLACED), Placement.start_date <= end, Placement.end_date >= start
+    placements = (
+        select(Placement.company_id.label("company_id"))
+        .where(
+            Placement.status.in_(_PLACED), Placement.start_date <= end, Placement.end_date >= start
+        )
+        .group_by(Placement.company_id)
+        .subquery()
     )
-    return union(contacts, placements).subquery()
+    return contacts, placements
 
 
 def _partner_flags(ids: list[int], filters: StatsFilters):
     """One row per live company in scope: section, status, active, new partner."""
-    active = _active_company_ids(filters)
     first_partner = (
         select(
             CompanyStatusChange.company_id.label("company_id"),
@@ -370,7 +401,8 @@ def _partner_flags(ids: list[int], filters: StatsFilters):
         .group_by(CompanyStatusChange.company_id)
         .subquery()
     )
-    is_active = active.c.company_id.is_not(None)
+    contacts, placements = _active_sources(filters)
+    is_active = or_(contacts.c.company_id.is_not(None), placements.c.company_id.is_not(None))
     is_new = and_(
         first_partner.c.first_at >= _start_of(filters.date_from),
         first_partner.c.first_at < _start_of(filters.date_to + dt.timedelta(days=1)),
@@ -383,7 +415,8 @@ def _partner_flags(ids: list[int], filters: StatsFilters):
             case((is_active, 1), else_=0).label("active"),
             case((is_new, 1), else_=0).label("new"),
         )
-        .outerjoin(active, active.c.company_id == Company.id)
+        .outerjoin(contacts, contacts.c.company_id == Company.id)
+        .outerjoin(placements, placements.c.company_id == Company.id)
         .outerjoin(first_partner, first_partner.c.company_id == Company.id)
         .where(Company.site_id.in_(ids), _live_company(), _sector_clause(filters))
         .subquery()
@@ -429,10 +462,11 @@ def _partner_frame(rows: list[dict], key_columns: dict[str, str]) -> pd.DataFram
 def partners_by_sector(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     ids = [s for s, _ in scope_sites(session, actor, filters)]
     flags = _partner_flags(ids, filters)
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(flags.c.section, *_partner_counts(flags))
         .group_by(flags.c.section)
-        .order_by(flags.c.section)
+        .order_by(flags.c.section),
     ).all()
     labels = naf_sections()
     records = [
@@ -457,11 +491,12 @@ def partners_by_domain(session: Session, actor: Actor, filters: StatsFilters) ->
         .distinct()
         .subquery()
     )
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(domains.c.domain, domains.c.domain_label, *_partner_counts(flags))
         .join(domains, domains.c.company_id == flags.c.company_id)
         .group_by(domains.c.domain, domains.c.domain_label)
-        .order_by(domains.c.domain)
+        .order_by(domains.c.domain),
     ).all()
     df = _partner_frame(
         [dict(r._mapping) for r in rows], {"domain": "Domaine ROME", "domain_label": "Libellé"}
@@ -515,22 +550,20 @@ def capacity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFr
         func.count(distinct(free_company)).label("free_companies"),
         func.sum(case((u.c.used == 0, 1), else_=0)).label("never_used"),
     ).group_by(u.c.site_id)
-    by_site = {r.site_id: r for r in session.execute(stmt)}
-    totals = session.execute(
-        select(
-            func.count().label("offers"),
-            func.coalesce(func.sum(u.c.seats), 0).label("seats"),
-            func.coalesce(func.sum(u.c.used), 0).label("used"),
-            func.count(distinct(free_company)).label("free_companies"),
-            func.coalesce(func.sum(case((u.c.used == 0, 1), else_=0)), 0).label("never_used"),
-        )
-    ).one()
+    by_site = {r.site_id: r for r in _execute(session, stmt)}
     records = []
     for site_id, name in sites:
         r = by_site.get(site_id)
         records.append(_capacity_record(name, r))
+    # A company belongs to one site: per-site figures add up to the totals.
+    totals = SimpleNamespace(
+        **{k: sum(getattr(r, k) or 0 for r in by_site.values()) for k in _CAPACITY_KEYS}
+    )
     records.append(_capacity_record("Total", totals))
     return pd.DataFrame(records)
+
+
+_CAPACITY_KEYS = ("offers", "seats", "used", "free_companies", "never_used")
 
 
 def _capacity_record(name: str, r) -> dict:
@@ -551,13 +584,14 @@ def unused_offers(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
     """The period's offers that no placement ever used (to follow up with the companies)."""
     sites = scope_sites(session, actor, filters)
     u = _offer_usage([s for s, _ in sites], filters)
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(Site.name, Company.name, Offer.title, Offer.rome_code, Offer.seats, Offer.start_date)
         .join(u, u.c.offer_id == Offer.id)
         .join(Company, Company.id == Offer.company_id)
         .join(Site, Site.id == Company.site_id)
         .where(u.c.used == 0)
-        .order_by(Site.name, Company.name, Offer.start_date)
+        .order_by(Site.name, Company.name, Offer.start_date),
     ).all()
     return pd.DataFrame(
         rows, columns=["Site", "Entreprise", "Offre", "Code ROME", "Places", "Début"]
@@ -581,13 +615,14 @@ def placements_by_month(session: Session, actor: Actor, filters: StatsFilters) -
     sites = scope_sites(session, actor, filters)
     ids = [s for s, _ in sites]
     month = _month(Placement.start_date, _dialect(session)).label("month")
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(Learner.site_id, month, func.count().label("n"))
         .select_from(Placement)
         .join(Learner, Learner.id == Placement.learner_id)
         .join(Company, Company.id == Placement.company_id)
         .where(_placed_in_period(ids, filters))
-        .group_by(Learner.site_id, month)
+        .group_by(Learner.site_id, month),
     ).all()
     counts = {(r.site_id, r.month): int(r.n) for r in rows}
     months = []
@@ -605,14 +640,15 @@ def placements_by_month(session: Session, actor: Actor, filters: StatsFilters) -
 
 def placements_by_job(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     ids = [s for s, _ in scope_sites(session, actor, filters)]
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(Placement.rome_code, RomeJob.label, func.count().label("n"))
         .join(Learner, Learner.id == Placement.learner_id)
         .join(Company, Company.id == Placement.company_id)
         .outerjoin(RomeJob, RomeJob.code == Placement.rome_code)
         .where(_placed_in_period(ids, filters))
         .group_by(Placement.rome_code, RomeJob.label)
-        .order_by(func.count().desc(), Placement.rome_code)
+        .order_by(func.count().desc(), Placement.rome_code),
     ).all()
     return pd.DataFrame(
         [(r.rome_code or "", r.label or "", int(r.n)) for r in rows],
@@ -626,13 +662,14 @@ def placements_by_site(session: Session, actor: Actor, filters: StatsFilters) ->
     ids = [s for s, _ in sites]
     dialect = _dialect(session)
     placed = dict(
-        session.execute(
+        _execute(
+            session,
             select(Learner.site_id, func.count())
             .select_from(Placement)
             .join(Learner, Learner.id == Placement.learner_id)
             .join(Company, Company.id == Placement.company_id)
             .where(_placed_in_period(ids, filters))
-            .group_by(Learner.site_id)
+            .group_by(Learner.site_id),
         ).all()
     )
     # Cohort: learners entered in the period; first placement (any time) per learner.
@@ -647,25 +684,27 @@ def placements_by_site(session: Session, actor: Actor, filters: StatsFilters) ->
         .subquery()
     )
     cohort = dict(
-        session.execute(
+        _execute(
+            session,
             select(Learner.site_id, func.count())
             .where(
                 Learner.site_id.in_(ids),
                 Learner.entry_date.between(filters.date_from, filters.date_to),
             )
-            .group_by(Learner.site_id)
+            .group_by(Learner.site_id),
         ).all()
     )
     days = _days_between(first.c.first_start, Learner.entry_date, dialect).label("days")
     # One row per (site, day count): the vector the median is taken over.
-    delay_rows = session.execute(
+    delay_rows = _execute(
+        session,
         select(Learner.site_id, days, func.count().label("n"))
         .join(first, first.c.learner_id == Learner.id)
         .where(
             Learner.site_id.in_(ids),
             Learner.entry_date.between(filters.date_from, filters.date_to),
         )
-        .group_by(Learner.site_id, days)
+        .group_by(Learner.site_id, days),
     ).all()
     delays: dict[int, list[int]] = {}
     for r in delay_rows:
@@ -697,13 +736,14 @@ def outcomes(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFr
     """Exits in the period per site and outcome; positive = employment, apprenticeship, training."""
     sites = scope_sites(session, actor, filters)
     ids = [s for s, _ in sites]
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(Learner.site_id, Learner.exit_outcome, func.count().label("n"))
         .where(
             Learner.site_id.in_(ids),
             Learner.exit_date.between(filters.date_from, filters.date_to),
         )
-        .group_by(Learner.site_id, Learner.exit_outcome)
+        .group_by(Learner.site_id, Learner.exit_outcome),
     ).all()
     counts: dict[int, dict[str | None, int]] = {}
     for r in rows:
@@ -736,25 +776,33 @@ def _officer_name():
     return func.coalesce(User.display_name, User.username)
 
 
+def _with_officer_names(grouped):
+    """Join per-author aggregates to the users table for display names (after grouping)."""
+    return select(grouped, _officer_name().label("officer")).outerjoin(
+        User, User.id == grouped.c.author_id
+    )
+
+
 def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     """Contacts logged per officer per ISO week of the period (companies of the scope)."""
     ids = [s for s, _ in scope_sites(session, actor, filters)]
-    week = _week_monday(Interaction.occurred_at, _dialect(session)).label("monday")
-    rows = session.execute(
-        select(_officer_name().label("officer"), week, func.count().label("n"))
+    week = _week_index(Interaction.occurred_at, _dialect(session)).label("week")
+    grouped = (
+        select(Interaction.author_id, week, func.count().label("n"))
         .join(Company, Company.id == Interaction.company_id)
-        .outerjoin(User, User.id == Interaction.author_id)
         .where(
             Company.site_id.in_(ids),
             _sector_clause(filters),
             Interaction.occurred_at >= _start_of(filters.date_from),
             Interaction.occurred_at < _start_of(filters.date_to + dt.timedelta(days=1)),
         )
-        .group_by(_officer_name(), week)
-    ).all()
+        .group_by(Interaction.author_id, week)
+        .subquery()
+    )
+    rows = _execute(session, _with_officer_names(grouped)).all()
     records = []
     for r in rows:
-        monday = _as_date(r.monday)
+        monday = _monday_of(r.week)
         year, wk, _ = monday.isocalendar()
         records.append(
             {
@@ -765,33 +813,36 @@ def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> p
             }
         )
     df = pd.DataFrame(records, columns=["Chargé(e)", "Semaine", "Lundi", "Contacts"])
+    df = df.groupby(["Chargé(e)", "Semaine", "Lundi"], as_index=False)["Contacts"].sum()
     return df.sort_values(["Lundi", "Chargé(e)"], ignore_index=True)
 
 
 def overdue_followups(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     """Next actions not done and due before ``filters.today``, per officer."""
     ids = [s for s, _ in scope_sites(session, actor, filters)]
-    rows = session.execute(
+    grouped = (
         select(
-            _officer_name().label("officer"),
+            Interaction.author_id,
             func.count().label("n"),
             func.min(Interaction.next_action_due).label("oldest"),
         )
         .join(Company, Company.id == Interaction.company_id)
-        .outerjoin(User, User.id == Interaction.author_id)
         .where(
             Company.site_id.in_(ids),
             _sector_clause(filters),
             Interaction.next_action_due < filters.today,
             Interaction.next_action_done.is_(False),
         )
-        .group_by(_officer_name())
-        .order_by(func.count().desc(), _officer_name())
-    ).all()
-    return pd.DataFrame(
+        .group_by(Interaction.author_id)
+        .subquery()
+    )
+    rows = _execute(session, _with_officer_names(grouped)).all()
+    df = pd.DataFrame(
         [(r.officer or "(inconnu)", int(r.n), _as_date(r.oldest)) for r in rows],
         columns=["Chargé(e)", "Relances en retard", "Plus ancienne échéance"],
     )
+    df = df.sort_values(["Relances en retard", "Chargé(e)"], ascending=[False, True])
+    return df.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- map and dashboard
@@ -800,7 +851,8 @@ def overdue_followups(session: Session, actor: Actor, filters: StatsFilters) -> 
 def partner_points(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     """Geocoded live companies of the scope (name, status, coordinates) for the map."""
     ids = [s for s, _ in scope_sites(session, actor, filters)]
-    rows = session.execute(
+    rows = _execute(
+        session,
         select(Company.name, Company.status, Company.latitude, Company.longitude, Site.name)
         .join(Site, Site.id == Company.site_id)
         .where(
@@ -810,7 +862,7 @@ def partner_points(session: Session, actor: Actor, filters: StatsFilters) -> pd.
             Company.latitude.is_not(None),
             Company.longitude.is_not(None),
         )
-        .order_by(Company.name)
+        .order_by(Company.name),
     ).all()
     return pd.DataFrame(rows, columns=["name", "status", "lat", "lon", "site"])
 
