@@ -307,16 +307,14 @@ def school_report(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
         select(Learner.site_id, Placement.company_id)
         .select_from(Placement)
         .join(Learner, Learner.id == Placement.learner_id)
-        .join(Company, Company.id == Placement.company_id)
         .where(
             Learner.site_id.in_(ids),
             Placement.status.in_(_HOSTED),
             Placement.start_date <= t,
             Placement.end_date >= f,
-            _sector_clause(filters),
         )
     )
-    hb = hosted_base.subquery()
+    hb = _placement_sector(hosted_base, filters).subquery()
     hosted = dict(
         _execute(
             session,
@@ -485,22 +483,24 @@ def partners_by_domain(session: Session, actor: Actor, filters: StatsFilters) ->
     """Companies per ROME domain of their offers (a company offering two domains counts in both)."""
     ids = [s for s, _ in scope_sites(session, actor, filters)]
     flags = _partner_flags(ids, filters)
-    domains = (
-        select(Offer.company_id.label("company_id"), RomeJob.domain, RomeJob.domain_label)
-        .join(RomeJob, RomeJob.code == Offer.rome_code)
-        .distinct()
-        .subquery()
-    )
+    # A ROME code's domain is its first letter (rome_jobs.domain): no join needed per offer.
+    domain = func.substr(Offer.rome_code, 1, 1)
+    domains = select(Offer.company_id.label("company_id"), domain.label("domain")).distinct()
+    domains = domains.subquery()
     rows = _execute(
         session,
-        select(domains.c.domain, domains.c.domain_label, *_partner_counts(flags))
+        select(domains.c.domain, *_partner_counts(flags))
         .join(domains, domains.c.company_id == flags.c.company_id)
-        .group_by(domains.c.domain, domains.c.domain_label)
+        .group_by(domains.c.domain)
         .order_by(domains.c.domain),
     ).all()
-    df = _partner_frame(
-        [dict(r._mapping) for r in rows], {"domain": "Domaine ROME", "domain_label": "Libellé"}
+    labels = dict(
+        _execute(
+            session, select(RomeJob.domain, func.max(RomeJob.domain_label)).group_by(RomeJob.domain)
+        ).all()
     )
+    records = [{**r._mapping, "domain_label": labels.get(r.domain, "")} for r in rows]
+    df = _partner_frame(records, {"domain": "Domaine ROME", "domain_label": "Libellé"})
     if not df.empty:  # a company counts once per domain: the sum is not a head count
         df = df.iloc[:-1]
     return df
@@ -594,11 +594,19 @@ def unused_offers(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
         .order_by(Site.name, Company.name, Offer.start_date),
     ).all()
     return pd.DataFrame(
-        rows, columns=["Site", "Entreprise", "Offre", "Code ROME", "Places", "Début"]
+        [tuple(r) for r in rows],
+        columns=["Site", "Entreprise", "Offre", "Code ROME", "Places", "Début"],
     )
 
 
 # --------------------------------------------------------------------------- (d) placements
+
+
+def _placement_sector(stmt, filters: StatsFilters):
+    """Restrict a statement on placements to the chosen sector (joins companies only then)."""
+    if not filters.sector:
+        return stmt
+    return stmt.join(Company, Company.id == Placement.company_id).where(_sector_clause(filters))
 
 
 def _placed_in_period(ids: list[int], filters: StatsFilters):
@@ -606,7 +614,6 @@ def _placed_in_period(ids: list[int], filters: StatsFilters):
         Learner.site_id.in_(ids),
         Placement.status.in_(_PLACED),
         Placement.start_date.between(filters.date_from, filters.date_to),
-        _sector_clause(filters),
     )
 
 
@@ -615,15 +622,14 @@ def placements_by_month(session: Session, actor: Actor, filters: StatsFilters) -
     sites = scope_sites(session, actor, filters)
     ids = [s for s, _ in sites]
     month = _month(Placement.start_date, _dialect(session)).label("month")
-    rows = _execute(
-        session,
+    stmt = (
         select(Learner.site_id, month, func.count().label("n"))
         .select_from(Placement)
         .join(Learner, Learner.id == Placement.learner_id)
-        .join(Company, Company.id == Placement.company_id)
         .where(_placed_in_period(ids, filters))
-        .group_by(Learner.site_id, month),
-    ).all()
+    )
+    stmt = _placement_sector(stmt, filters).group_by(Learner.site_id, month)
+    rows = _execute(session, stmt).all()
     counts = {(r.site_id, r.month): int(r.n) for r in rows}
     months = []
     cur = dt.date(filters.date_from.year, filters.date_from.month, 1)
@@ -640,15 +646,17 @@ def placements_by_month(session: Session, actor: Actor, filters: StatsFilters) -
 
 def placements_by_job(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
     ids = [s for s, _ in scope_sites(session, actor, filters)]
+    stmt = (
+        select(Placement.rome_code, func.count().label("n"))
+        .join(Learner, Learner.id == Placement.learner_id)
+        .where(_placed_in_period(ids, filters))
+    )
+    per_code = _placement_sector(stmt, filters).group_by(Placement.rome_code).subquery()
     rows = _execute(
         session,
-        select(Placement.rome_code, RomeJob.label, func.count().label("n"))
-        .join(Learner, Learner.id == Placement.learner_id)
-        .join(Company, Company.id == Placement.company_id)
-        .outerjoin(RomeJob, RomeJob.code == Placement.rome_code)
-        .where(_placed_in_period(ids, filters))
-        .group_by(Placement.rome_code, RomeJob.label)
-        .order_by(func.count().desc(), Placement.rome_code),
+        select(per_code.c.rome_code, RomeJob.label, per_code.c.n)
+        .outerjoin(RomeJob, RomeJob.code == per_code.c.rome_code)
+        .order_by(per_code.c.n.desc(), per_code.c.rome_code),
     ).all()
     return pd.DataFrame(
         [(r.rome_code or "", r.label or "", int(r.n)) for r in rows],
@@ -661,26 +669,33 @@ def placements_by_site(session: Session, actor: Actor, filters: StatsFilters) ->
     sites = scope_sites(session, actor, filters)
     ids = [s for s, _ in sites]
     dialect = _dialect(session)
+    stmt = (
+        select(Learner.site_id, func.count())
+        .select_from(Placement)
+        .join(Learner, Learner.id == Placement.learner_id)
+        .where(_placed_in_period(ids, filters))
+    )
     placed = dict(
-        _execute(
-            session,
-            select(Learner.site_id, func.count())
-            .select_from(Placement)
-            .join(Learner, Learner.id == Placement.learner_id)
-            .join(Company, Company.id == Placement.company_id)
-            .where(_placed_in_period(ids, filters))
-            .group_by(Learner.site_id),
-        ).all()
+        _execute(session, _placement_sector(stmt, filters).group_by(Learner.site_id)).all()
+    )
+    in_cohort = and_(
+        Learner.site_id.in_(ids),
+        Learner.entry_date.between(filters.date_from, filters.date_to),
     )
     # Cohort: learners entered in the period; first placement (any time) per learner.
-    first = (
+    stmt = (
         select(
-            Placement.learner_id.label("learner_id"),
+            Learner.site_id.label("site_id"),
+            Learner.entry_date.label("entry_date"),
             func.min(Placement.start_date).label("first_start"),
         )
-        .join(Company, Company.id == Placement.company_id)
-        .where(Placement.status.in_(_PLACED), _sector_clause(filters))
-        .group_by(Placement.learner_id)
+        .select_from(Learner)
+        .join(Placement, Placement.learner_id == Learner.id)
+        .where(in_cohort, Placement.status.in_(_PLACED))
+    )
+    first = (
+        _placement_sector(stmt, filters)
+        .group_by(Learner.id, Learner.site_id, Learner.entry_date)
         .subquery()
     )
     cohort = dict(
@@ -694,17 +709,11 @@ def placements_by_site(session: Session, actor: Actor, filters: StatsFilters) ->
             .group_by(Learner.site_id),
         ).all()
     )
-    days = _days_between(first.c.first_start, Learner.entry_date, dialect).label("days")
+    days = _days_between(first.c.first_start, first.c.entry_date, dialect).label("days")
     # One row per (site, day count): the vector the median is taken over.
     delay_rows = _execute(
         session,
-        select(Learner.site_id, days, func.count().label("n"))
-        .join(first, first.c.learner_id == Learner.id)
-        .where(
-            Learner.site_id.in_(ids),
-            Learner.entry_date.between(filters.date_from, filters.date_to),
-        )
-        .group_by(Learner.site_id, days),
+        select(first.c.site_id, days, func.count().label("n")).group_by(first.c.site_id, days),
     ).all()
     delays: dict[int, list[int]] = {}
     for r in delay_rows:
@@ -864,7 +873,7 @@ def partner_points(session: Session, actor: Actor, filters: StatsFilters) -> pd.
         )
         .order_by(Company.name),
     ).all()
-    return pd.DataFrame(rows, columns=["name", "status", "lat", "lon", "site"])
+    return pd.DataFrame([tuple(r) for r in rows], columns=["name", "status", "lat", "lon", "site"])
 
 
 STAT_FUNCTIONS = {
