@@ -21,6 +21,7 @@ from crm.stats import (
     partner_points,
     period_preset,
     record_export,
+    report_workbook,
     sites_for,
     unused_offers,
 )
@@ -111,7 +112,7 @@ def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
     return to_xlsx_bytes(sheets)
 
 
-def downloads(key: str, df: pd.DataFrame) -> None:
+def downloads(key: str, df: pd.DataFrame, title: str) -> None:
     """CSV and XLSX buttons under a table (files built only when clicked)."""
     name = f"{key}_{date_from:%Y%m%d}_{date_to:%Y%m%d}"
     b1, b2, _ = st.columns([1, 1, 4])
@@ -126,7 +127,7 @@ def downloads(key: str, df: pd.DataFrame) -> None:
     )
     b2.download_button(
         "Télécharger (XLSX)",
-        data=functools.partial(_xlsx, {TITLES.get(key, key): df}),
+        data=functools.partial(_xlsx, {title: df}),
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"dl_xlsx_{key}",
@@ -136,12 +137,13 @@ def downloads(key: str, df: pd.DataFrame) -> None:
 
 
 def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
-    st.subheader(title or TITLES[key])
+    title = title or TITLES[key]
+    st.subheader(title)
     if df.empty:
         st.info("Aucune donnée pour ces filtres.")
         return
     st.dataframe(df, hide_index=True, width="stretch")
-    downloads(key, df)
+    downloads(key, df, title)
 
 
 def quarterly_report() -> bytes:
@@ -149,20 +151,7 @@ def quarterly_report() -> bytes:
     q_from, q_to = period_preset("last_quarter", today)
     q_filters = StatsFilters(q_from, q_to, filters.site_ids, filters.sector, today)
     with db_session() as session:
-        q_tables = dashboard(session, actor, q_filters)
-        names = [site_options[s] for s in q_filters.site_ids]
-    params = pd.DataFrame(
-        {
-            "Paramètre": ["Période", "Sites", "Secteur", "Édité le"],
-            "Valeur": [
-                f"{fmt_date(q_from)} – {fmt_date(q_to)}",
-                ", ".join(names),
-                q_filters.sector or "Tous",
-                fmt_date(today),
-            ],
-        }
-    )
-    return to_xlsx_bytes({"Paramètres": params} | {TITLES[k]: v for k, v in q_tables.items()})
+        return to_xlsx_bytes(report_workbook(session, actor, q_filters))
 
 
 q_from, q_to = period_preset("last_quarter", today)

@@ -453,3 +453,23 @@ def test_cli_stats_json(db_url, session, network):
     r = run_cli(db_url, *args, "--as-user", officer.username)
     assert r.returncode == 2
     assert "Accès refusé" in r.stderr
+
+
+def test_quarterly_workbook_has_one_sheet_per_table(session, manager):
+    import io
+
+    from openpyxl import load_workbook
+
+    from crm.spreadsheet import to_xlsx_bytes
+    from crm.stats import TITLES, report_workbook
+
+    filters = StatsFilters(D(2026, 1, 1), D(2026, 3, 31), today=TODAY)
+    book = load_workbook(io.BytesIO(to_xlsx_bytes(report_workbook(session, manager, filters))))
+    assert book.sheetnames == ["Paramètres", *[t[:31] for t in TITLES.values()]]
+    params = {r[0]: r[1] for r in book["Paramètres"].iter_rows(min_row=2, values_only=True)}
+    assert params["Période"] == "01/01/2026 – 31/03/2026"
+    assert params["Sites"] == "CAVEM, TPM"
+    rows = list(book["Sites et stagiaires"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("Site", "Ouverture", "Stagiaires entrés")
+    assert [r[0] for r in rows[1:]] == ["CAVEM", "TPM", "Total"]
+    assert [r[2] for r in rows[1:]] == [1, 3, 4]  # L4 (March); L1, L2, L7
