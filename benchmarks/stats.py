@@ -218,9 +218,14 @@ def load(url: str, data) -> float:
     started = time.perf_counter()
     with make_session_factory(engine).begin() as s:
         load_reference_tables(s)
+    now = dt.datetime(2026, 11, 23, 12)
+    with engine.begin() as conn:  # Core executemany ("insertmanyvalues" batches)
         for model, rows in data.items():
-            for i in range(0, len(rows), 10_000):
-                s.execute(insert(model), rows[i : i + 10_000])
+            table = model.__table__
+            stamps = {c: now for c in ("created_at", "updated_at") if c in table.c}
+            full = [{**stamps, **r} for r in rows]
+            for i in range(0, len(full), 10_000):
+                conn.execute(insert(table), full[i : i + 10_000])
     with engine.connect() as conn:  # fresh statistics for the planner
         conn.execute(text("ANALYZE"))
         conn.commit()

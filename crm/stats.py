@@ -838,8 +838,10 @@ def overdue_followups(session: Session, actor: Actor, filters: StatsFilters) -> 
             func.count().label("n"),
             func.min(Interaction.next_action_due).label("oldest"),
         )
+        .join(Company, Company.id == Interaction.company_id)
         .where(
-            Interaction.company_id.in_(_scoped_company_ids(ids, filters)),
+            Company.site_id.in_(ids),
+            _sector_clause(filters),
             Interaction.next_action_due < filters.today,
             Interaction.next_action_done.is_(False),
         )
