@@ -30,7 +30,10 @@ class PageSpec:
     default_for: frozenset[Role] = frozenset()
 
 
+STATS = frozenset({Role.MANAGER, Role.ADMIN})
+
 PAGES: list[PageSpec] = [
+    PageSpec("pages/dashboard.py", "Tableau de bord", "Pilotage", STATS, frozenset({Role.MANAGER})),
     PageSpec(
         "pages/companies.py",
         "Entreprises",

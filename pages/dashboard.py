@@ -1,0 +1,342 @@
+"""Tableau de bord: the managers' hosting statistics (filters, KPIs, charts, map, exports)."""
+
+import datetime as dt
+import functools
+
+import altair as alt
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from crm.auth import Perm
+from crm.errors import PasserelleError
+from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
+from crm.stats import (
+    PERIOD_PRESETS,
+    TITLES,
+    StatsFilters,
+    dashboard,
+    kpis,
+    naf_sections,
+    partner_points,
+    period_preset,
+    record_export,
+    report_workbook,
+    sites_for,
+    unused_offers,
+)
+from pages._ui import PARTNER_STATUS_FR, db_session, fmt_date, require_actor, show_error
+
+actor = require_actor(Perm.STATS_READ)
+st.title("Tableau de bord")
+
+today = dt.date.today()
+CUSTOM = "custom"
+STATUS_COLOURS = {
+    "partner": [27, 158, 119, 200],
+    "contacted": [217, 95, 2, 200],
+    "prospect": [117, 112, 179, 200],
+    "inactive": [150, 150, 150, 160],
+}
+
+# --------------------------------------------------------------------------- filters
+with db_session() as session:
+    site_options = dict(sites_for(session, actor))
+
+c1, c2, c3 = st.columns([2, 1, 1])
+chosen_sites = c1.multiselect(
+    "Sites",
+    options=list(site_options),
+    default=list(site_options),
+    format_func=site_options.get,
+    key="dash_sites",
+)
+preset = c2.selectbox(
+    "Période",
+    options=[*PERIOD_PRESETS, CUSTOM],
+    format_func=lambda k: PERIOD_PRESETS.get(k, "Personnalisée"),
+    key="dash_period",
+)
+sections = naf_sections()
+sector = c3.selectbox(
+    "Secteur (section NAF)",
+    options=["", *sections],
+    format_func=lambda k: f"{k} — {sections[k]}" if k else "Tous les secteurs",
+    key="dash_sector",
+)
+if preset == CUSTOM:
+    d1, d2 = st.columns(2)
+    date_from = d1.date_input(
+        "Du", value=period_preset("this_year", today)[0], format="DD/MM/YYYY", key="dash_from"
+    )
+    date_to = d2.date_input("Au", value=today, format="DD/MM/YYYY", key="dash_to")
+else:
+    date_from, date_to = period_preset(preset, today)
+
+if not chosen_sites:
+    st.info("Choisissez au moins un site.")
+    st.stop()
+
+filters = StatsFilters(
+    date_from=date_from,
+    date_to=date_to,
+    site_ids=tuple(sorted(chosen_sites)),
+    sector=sector or None,
+    today=today,
+)
+st.caption(
+    f"Du {fmt_date(date_from)} au {fmt_date(date_to)} — "
+    f"{len(chosen_sites)} site(s) — {f'secteur {sector}' if sector else 'tous secteurs'}"
+)
+
+try:
+    with db_session() as session:
+        tables = dashboard(session, actor, filters)
+        unused = unused_offers(session, actor, filters)
+        points = partner_points(session, actor, filters)
+except PasserelleError as exc:
+    show_error(exc)
+    st.stop()
+
+
+# --------------------------------------------------------------------------- exports
+def _audit_export(table: str, fmt: str) -> None:
+    try:
+        with db_session() as session:
+            record_export(session, actor, table, fmt, filters)
+    except PasserelleError as exc:  # pragma: no cover - managers and admins may export
+        show_error(exc)
+
+
+def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    return to_xlsx_bytes(sheets)
+
+
+def downloads(key: str, df: pd.DataFrame, title: str) -> None:
+    """CSV and XLSX buttons under a table (files built only when clicked)."""
+    name = f"{key}_{date_from:%Y%m%d}_{date_to:%Y%m%d}"
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.download_button(
+        "Télécharger (CSV)",
+        data=functools.partial(to_csv_bytes, df),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"dl_csv_{key}",
+        on_click=_audit_export,
+        args=(key, "csv"),
+    )
+    b2.download_button(
+        "Télécharger (XLSX)",
+        data=functools.partial(_xlsx, {title: df}),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"dl_xlsx_{key}",
+        on_click=_audit_export,
+        args=(key, "xlsx"),
+    )
+
+
+def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
+    title = title or TITLES[key]
+    st.subheader(title)
+    if df.empty:
+        st.info("Aucune donnée pour ces filtres.")
+        return
+    st.dataframe(df, hide_index=True, width="stretch")
+    downloads(key, df, title)
+
+
+def quarterly_report() -> bytes:
+    """Workbook for the last complete quarter (current sites and sector), one sheet per table."""
+    q_from, q_to = period_preset("last_quarter", today)
+    q_filters = StatsFilters(q_from, q_to, filters.site_ids, filters.sector, today)
+    with db_session() as session:
+        return to_xlsx_bytes(report_workbook(session, actor, q_filters))
+
+
+q_from, q_to = period_preset("last_quarter", today)
+st.download_button(
+    f"Rapport trimestriel (XLSX, {fmt_date(q_from)} – {fmt_date(q_to)})",
+    data=quarterly_report,
+    file_name=f"rapport_trimestriel_{q_from:%Y}_T{(q_from.month - 1) // 3 + 1}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="dl_quarterly",
+    type="primary",
+    on_click=_audit_export,
+    args=("quarterly_report", "xlsx"),
+)
+
+# --------------------------------------------------------------------------- KPIs
+k = kpis(tables)
+
+
+def _pct(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.1f} %".replace(".", ",")
+
+
+target = tables["school_report"].iloc[-1]["Prévision"]
+m = st.columns(5)
+m[0].metric(
+    "Stagiaires entrés",
+    k["learners_entered"],
+    help=f"Prévision sur la période : {target if pd.notna(target) else '—'}",
+)
+m[1].metric("Entreprises d'accueil", k["host_companies"])
+m[2].metric("Entreprises actives (12 mois)", k["active_partners"])
+m[3].metric("Nouveaux partenaires", k["new_partners"])
+m[4].metric("Taux d'occupation", _pct(k["occupancy_pct"]))
+m = st.columns(5)
+m[0].metric("Stages", k["placements"])
+m[1].metric("Stagiaires avec un stage", _pct(k["share_placed_pct"]))
+median = k["median_days_to_first"]
+m[2].metric(
+    "Délai médian avant 1er stage",
+    "—" if median is None or pd.isna(median) else f"{median:g} j",
+)
+m[3].metric("Sorties positives", _pct(k["positive_exit_pct"]))
+overdue = tables["overdue_followups"]
+m[4].metric("Relances en retard", int(overdue["Relances en retard"].sum()) if len(overdue) else 0)
+
+# --------------------------------------------------------------------------- tabs
+tabs = st.tabs(
+    ["Sites", "Partenaires", "Capacité", "Stages", "Sorties", "Activité des chargés", "Carte"]
+)
+
+with tabs[0]:
+    show_table("school_report", tables["school_report"])
+    st.caption(
+        "Prévision : objectif annuel du site, au prorata de la durée de la période "
+        "(tel quel pour une année entière). Le total des entreprises compte chacune une fois."
+    )
+
+with tabs[1]:
+    show_table("partners_by_sector", tables["partners_by_sector"])
+    show_table("partners_by_domain", tables["partners_by_domain"])
+    st.caption(
+        "Active : un contact ou un stage dans les 12 mois précédant la fin de la période. "
+        "Dormant : partenaire sans activité sur ces 12 mois."
+    )
+
+with tabs[2]:
+    cap = tables["capacity"]
+    per_site = cap[cap["Site"] != "Total"]
+    if per_site["Places offertes"].sum():
+        long = per_site.melt(
+            id_vars="Site",
+            value_vars=["Places offertes", "Places occupées"],
+            var_name="Places",
+            value_name="Nombre",
+        )
+        chart = (
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                x=alt.X("Site:N", title=None),
+                xOffset="Places:N",
+                y=alt.Y("Nombre:Q", title="Places"),
+                color=alt.Color("Places:N", title=None),
+                tooltip=["Site", "Places", "Nombre"],
+            )
+            .properties(title="Places offertes et occupées par site", height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+    show_table("capacity", cap)
+    show_table("unused_offers", unused, "Offres jamais utilisées")
+
+with tabs[3]:
+    by_month = tables["placements_by_month"]
+    if by_month["Stages"].sum():
+        chart = (
+            alt.Chart(by_month)
+            .mark_bar()
+            .encode(
+                x=alt.X("Mois:O", title="Mois"),
+                y=alt.Y("sum(Stages):Q", title="Stages"),
+                color=alt.Color("Site:N"),
+                tooltip=["Mois", "Site", "Stages"],
+            )
+            .properties(title="Stages par mois (date de début)", height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+    show_table("placements_by_site", tables["placements_by_site"])
+    show_table("placements_by_month", by_month)
+    show_table("placements_by_job", tables["placements_by_job"])
+
+with tabs[4]:
+    out = tables["outcomes"]
+    per_site = out[out["Site"] != "Total"]
+    if per_site["Sorties"].sum():
+        cols = ["Emploi", "Alternance", "Formation qualifiante", "Sans solution", "Non renseignée"]
+        long = per_site.melt(
+            id_vars="Site", value_vars=cols, var_name="Sortie", value_name="Stagiaires"
+        )
+        chart = (
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                x=alt.X("Site:N", title=None),
+                y=alt.Y("Stagiaires:Q", stack="normalize", title="Part des sorties"),
+                color=alt.Color("Sortie:N", sort=cols),
+                tooltip=["Site", "Sortie", "Stagiaires"],
+            )
+            .properties(title="Sorties par site", height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+    show_table("outcomes", out)
+    st.caption("Sorties positives : emploi, alternance, formation qualifiante.")
+
+with tabs[5]:
+    activity = tables["officer_activity"]
+    if not activity.empty:
+        chart = (
+            alt.Chart(activity)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("Lundi:T", title="Semaine"),
+                y=alt.Y("Contacts:Q"),
+                color=alt.Color("Chargé(e):N"),
+                tooltip=["Chargé(e)", "Semaine", "Contacts"],
+            )
+            .properties(title="Contacts par chargé(e) et par semaine", height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+    show_table("officer_activity", activity)
+    show_table("overdue_followups", overdue)
+
+with tabs[6]:
+    st.subheader("Carte des entreprises")
+    if points.empty:
+        st.info("Aucune entreprise géolocalisée pour ces filtres.")
+    else:
+        points = points.assign(
+            colour=points["status"].map(STATUS_COLOURS),
+            statut=points["status"].map(PARTNER_STATUS_FR),
+        )
+        layer = pdk.Layer(
+            "ScatterplotLayer",
+            data=points,
+            get_position="[lon, lat]",
+            get_fill_color="colour",
+            get_radius=250,
+            radius_min_pixels=3,
+            pickable=True,
+        )
+        view = pdk.ViewState(
+            latitude=float(points["lat"].mean()), longitude=float(points["lon"].mean()), zoom=8.5
+        )
+        st.pydeck_chart(
+            pdk.Deck(
+                layers=[layer],
+                initial_view_state=view,
+                map_style=None,
+                tooltip={"text": "{name}\n{statut} — {site}"},
+            ),
+            height=500,
+        )
+        st.markdown(
+            " · ".join(
+                f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {PARTNER_STATUS_FR[s]}"
+                for s, c in STATUS_COLOURS.items()
+            ),
+            unsafe_allow_html=True,
+        )
