@@ -30,6 +30,7 @@ from crm.auth import Actor, Perm, authorize
 from crm.config import get_settings
 from crm.dedupe import company_records, find_duplicates
 from crm.errors import PasserelleError, PermissionDenied, ValidationError
+from crm.geo import Geocoder
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -377,6 +378,10 @@ def _val(fn, raw, label, errors):
         return None
 
 
+# Imports place addresses offline (cache or commune centre); `passerelle geocode --missing`
+# asks the provider afterwards, so a large file stays fast and all-or-nothing.
+IMPORT_GEOCODER = Geocoder("offline")
+
 def _by_ref(session: Session, model, ref):
     if not ref:
         return None
@@ -415,15 +420,20 @@ def _apply(obj, values: dict) -> bool:
     return changed
 
 
-def _locate(values: dict) -> None:
-    """Coordinates for a site/learner row through the companies' single location helper."""
+def _locate(session: Session, values: dict) -> None:
+    """Coordinates for a site/learner row through the companies' single location helper.
+
+    Imports place addresses offline (cache, else commune centre) so that a
+    large file stays fast and atomic; ``passerelle geocode --missing`` then
+    asks the provider for the exact addresses.
+    """
     if values.get("latitude") is not None:
         values["geo_precision"] = GeoPrecision.MANUAL.value
         return
     probe = Company(
         address=values.get("address"), postcode=values.get("postcode"), city=values.get("city")
     )
-    _apply_location(probe)
+    _apply_location(session, probe, geocoder=IMPORT_GEOCODER)
     values["latitude"], values["longitude"] = probe.latitude, probe.longitude
     values["geo_precision"] = probe.geo_precision
 
@@ -454,7 +464,7 @@ def _import_site(session, actor, row) -> str:
     values["latitude"], values["longitude"] = _coords(row, errors)
     if errors:
         raise ValidationError(errors)
-    _locate(values)
+    _locate(session, values)
     ref = v.text(row.get("ref"), 64)
     site = _by_ref(session, Site, ref) or session.scalar(
         select(Site).where(Site.name == values["name"])
@@ -510,13 +520,15 @@ def _import_company(session, actor, row) -> str:
                 select(Company).where(Company.siret == siret, Company.merged_into_id.is_(None))
             )
     if company is None:
-        row["_created_id"] = create_company(session, actor, **fields).id
+        row["_created_id"] = create_company(session, actor, geocoder=IMPORT_GEOCODER, **fields).id
         return "created"
     fields.pop("ref", None)
     if fields.get("status") in (None, ""):
         fields.pop("status", None)
     before = company.version
-    update_company(session, actor, company.id, company.version, **fields)
+    update_company(
+        session, actor, company.id, company.version, geocoder=IMPORT_GEOCODER, **fields
+    )
     return "updated" if company.version != before else "unchanged"
 
 
@@ -631,7 +643,7 @@ def _import_learner(session, actor, row) -> str:
     if errors:
         raise ValidationError(errors)
     values["site_id"] = site.id
-    _locate(values)
+    _locate(session, values)
     ref = v.text(row.get("ref"), 64)
     learner = _by_ref(session, Learner, ref) if ref else None
     if learner is None:

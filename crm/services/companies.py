@@ -14,6 +14,7 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, NotFound, ValidationError
+from crm.geo import locate
 from crm.models import (
     Company,
     CompanyStatusChange,
@@ -27,7 +28,7 @@ from crm.models import (
     Site,
     User,
 )
-from crm.reference import find_commune, fold
+from crm.reference import fold
 from crm.services.offers import seats_used
 
 DEFAULT_DORMANT_MONTHS = 6
@@ -442,27 +443,20 @@ def validate_company_fields(
     return clean, errors
 
 
-def _apply_location(company: Company) -> None:
+def _apply_location(session: Session, company: Company, *, geocoder=None) -> None:
     """Place a company without coordinates from its address.
 
-    The single place where addresses become coordinates (the importer also
-    uses it for sites and learners, through a transient Company): for now the
-    commune centre from the bundled referential (precision "commune").
+    The single place where a typed address becomes coordinates (the importer
+    uses it for sites and learners too, through a transient Company). It goes
+    through crm.geo.locate: database cache, then the configured provider, then
+    the commune centre when the provider is down (not cached, so
+    ``passerelle geocode --missing`` retries it later); never raises.
     """
     if company.latitude is not None and company.longitude is not None:
         return
-    if not (company.city or company.postcode):
-        company.geo_precision = GeoPrecision.NONE.value
-        return
-    commune = find_commune(company.city, company.postcode)
-    if commune is None:
-        company.latitude = company.longitude = None
-        company.geo_precision = GeoPrecision.NONE.value
-        return
-    company.latitude, company.longitude = commune.latitude, commune.longitude
-    company.geo_precision = GeoPrecision.COMMUNE.value
-    if not company.postcode and len(commune.postcodes) == 1:
-        company.postcode = commune.postcodes[0]
+    loc = locate(session, company.address, company.postcode, company.city, geocoder=geocoder)
+    company.latitude, company.longitude = loc.latitude, loc.longitude
+    company.geo_precision = loc.precision
 
 
 def _record_status(
@@ -480,7 +474,7 @@ def _record_status(
     audit.record(session, actor, "status", "company", company.id, from_status=old, to_status=new)
 
 
-def create_company(session: Session, actor: Actor, **fields) -> Company:
+def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -> Company:
     """Validate and add a company (status history starts; audit "create")."""
     site_raw = fields.get("site_id")
     site_id = site_raw if isinstance(site_raw, int) else None
@@ -496,7 +490,7 @@ def create_company(session: Session, actor: Actor, **fields) -> Company:
     company = Company(**clean)
     if company.owner_id is None and actor.user_id is not None and actor.role == "officer":
         company.owner_id = actor.user_id
-    _apply_location(company)
+    _apply_location(session, company, geocoder=geocoder)
     session.add(company)
     session.flush()
     _record_status(session, actor, company, None, company.status, "création")
@@ -512,7 +506,13 @@ def _get_live(session: Session, company_id: int) -> Company:
 
 
 def update_company(
-    session: Session, actor: Actor, company_id: int, expected_version: int, **fields
+    session: Session,
+    actor: Actor,
+    company_id: int,
+    expected_version: int,
+    *,
+    geocoder=None,
+    **fields,
 ) -> Company:
     """Apply ``fields`` unless someone saved the company since ``expected_version`` was read."""
     company = _get_live(session, company_id)
@@ -547,10 +547,10 @@ def update_company(
             GeoPrecision.MANUAL.value if company.latitude is not None else GeoPrecision.NONE.value
         )
         if company.latitude is None:
-            _apply_location(company)
+            _apply_location(session, company, geocoder=geocoder)
     elif location_changed:
         company.latitude = company.longitude = None
-        _apply_location(company)
+        _apply_location(session, company, geocoder=geocoder)
     if company.status != old_status:
         _record_status(session, actor, company, old_status, company.status, reason)
     try:
