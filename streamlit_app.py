@@ -91,5 +91,5 @@ else:
             if login_page.sso_configured() and st.user.get("is_logged_in", False):
                 st.logout()  # also end the single sign-on session (it reruns the app)
             st.rerun()
-    nav = st.navigation(_navigation(actor.role))
+    nav = st.navigation(_navigation(actor.role), expanded=True)
 nav.run()

@@ -25,6 +25,8 @@ STATUS_COLORS = {
     "partner": [22, 163, 74, 230],
     "inactive": [220, 38, 38, 200],
 }
+# Streamlit colour names used in the legends (``:green[●]``), matching the RGB above.
+STATUS_LEGEND_COLORS = {"prospect": "gray", "contacted": "orange", "partner": "green", "inactive": "red"}
 HOME_COLOR = [37, 99, 235, 255]
 OFFER_COLOR = [22, 163, 74, 230]
 RADIUS_FILL = [37, 99, 235, 30]
@@ -147,6 +149,13 @@ def company_deck(rows: Iterable, *, height: int = 420) -> pdk.Deck | None:
     return _deck([_context_layer(lats, lons), layer], _view(lats, lons, height=height), tooltip)
 
 
+def status_legend() -> str:
+    """Markdown legend of the partner-status colours (no HTML)."""
+    return " · ".join(
+        f":{STATUS_LEGEND_COLORS[s]}[●] {PARTNER_STATUS_FR[s]}" for s in STATUS_COLORS
+    )
+
+
 def company_map(rows: Iterable, *, height: int = 420, key: str | None = None) -> int:
     """Render the company map; returns how many companies are on it."""
     rows = list(rows)
@@ -158,14 +167,7 @@ def company_map(rows: Iterable, *, height: int = 420, key: str | None = None) ->
     placed = sum(
         1 for r in rows if _get(r, "latitude") is not None and _get(r, "longitude") is not None
     )
-    legend = " · ".join(
-        f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {PARTNER_STATUS_FR[s]}"
-        for s, c in STATUS_COLORS.items()
-    )
-    st.caption(
-        f"{placed} entreprise(s) sur la carte — {legend} — taille : places libres",
-        unsafe_allow_html=True,
-    )
+    st.caption(f"{placed} entreprise(s) sur la carte — {status_legend()} — taille : places libres")
     return placed
 
 
@@ -295,9 +297,7 @@ def suggestions_map(
         return False
     st.pydeck_chart(deck, height=height, key=key)
     st.caption(
-        "<span style='color:rgb(37,99,235)'>●</span> domicile · "
-        "<span style='color:rgb(22,163,74)'>●</span> offres suggérées"
-        + (f" · cercle : rayon accessible ({radius_km:.0f} km)" if radius_km else ""),
-        unsafe_allow_html=True,
+        ":blue[●] domicile · :green[●] offres suggérées"
+        + (f" · cercle : rayon accessible ({radius_km:.0f} km)" if radius_km else "")
     )
     return True

@@ -5,7 +5,6 @@ import functools
 
 import altair as alt
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
 from crm.auth import Perm
@@ -25,19 +24,14 @@ from crm.stats import (
     sites_for,
     unused_offers,
 )
-from pages._ui import PARTNER_STATUS_FR, db_session, fmt_date, require_actor, show_error
+from pages._maps import company_map
+from pages._ui import db_session, fmt_date, require_actor, show_error
 
 actor = require_actor(Perm.STATS_READ)
 st.title("Tableau de bord")
 
 today = dt.date.today()
 CUSTOM = "custom"
-STATUS_COLOURS = {
-    "partner": [27, 158, 119, 200],
-    "contacted": [217, 95, 2, 200],
-    "prospect": [117, 112, 179, 200],
-    "inactive": [150, 150, 150, 160],
-}
 
 # --------------------------------------------------------------------------- filters
 with db_session() as session:
@@ -305,38 +299,18 @@ with tabs[5]:
 
 with tabs[6]:
     st.subheader("Carte des entreprises")
-    if points.empty:
-        st.info("Aucune entreprise géolocalisée pour ces filtres.")
-    else:
-        points = points.assign(
-            colour=points["status"].map(STATUS_COLOURS),
-            statut=points["status"].map(PARTNER_STATUS_FR),
-        )
-        layer = pdk.Layer(
-            "ScatterplotLayer",
-            data=points,
-            get_position="[lon, lat]",
-            get_fill_color="colour",
-            get_radius=250,
-            radius_min_pixels=3,
-            pickable=True,
-        )
-        view = pdk.ViewState(
-            latitude=float(points["lat"].mean()), longitude=float(points["lon"].mean()), zoom=8.5
-        )
-        st.pydeck_chart(
-            pdk.Deck(
-                layers=[layer],
-                initial_view_state=view,
-                map_style=None,
-                tooltip={"text": "{name}\n{statut} — {site}"},
-            ),
-            height=500,
-        )
-        st.markdown(
-            " · ".join(
-                f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {PARTNER_STATUS_FR[s]}"
-                for s, c in STATUS_COLOURS.items()
-            ),
-            unsafe_allow_html=True,
-        )
+    company_map(
+        [
+            {
+                "name": r.name,
+                "city": r.site,
+                "status": r.status,
+                "seats_free": 0,
+                "latitude": r.lat,
+                "longitude": r.lon,
+                "precision": "",
+            }
+            for r in points.itertuples()
+        ],
+        key="dashboard_map",
+    )

@@ -29,7 +29,7 @@ def test_officer_logs_in_lists_companies_and_opens_one(demo_copy, tmp_path):
         expect(grid).to_be_visible()
         page.get_by_label("Rechercher (nom, SIRET, ville)").fill("Marine Levage")
         page.keyboard.press("Enter")
-        expect(page.get_by_text("1 entreprise(s)")).to_be_visible()
+        expect(page.get_by_text("1 entreprise(s)", exact=True)).to_be_visible()
         # Open the file through the picker and the button.
         page.get_by_test_id("stSelectbox").filter(has_text="Ouvrir la fiche de").click()
         page.get_by_role("option", name="Marine Levage").click()

@@ -454,7 +454,8 @@ def _apply_location(session: Session, company: Company, *, geocoder=None) -> Non
     """
     if company.latitude is not None and company.longitude is not None:
         return
-    loc = locate(session, company.address, company.postcode, company.city, geocoder=geocoder)
+    with session.no_autoflush:  # a cache lookup must not flush the half-applied edit
+        loc = locate(session, company.address, company.postcode, company.city, geocoder=geocoder)
     company.latitude, company.longitude = loc.latitude, loc.longitude
     company.geo_precision = loc.precision
 
