@@ -18,6 +18,7 @@ st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 
 ALL = frozenset(Role)
 OFFICE = frozenset({Role.OFFICER, Role.ADMIN})
+TRAINING = frozenset({Role.TRAINER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ PAGES: list[PageSpec] = [
         frozenset({Role.OFFICER, Role.ADMIN}),
     ),
     PageSpec("pages/company.py", "Fiche entreprise", "Entreprises", ALL),
+    PageSpec("pages/learners.py", "Stagiaires", "Stagiaires", TRAINING, frozenset({Role.TRAINER})),
+    PageSpec("pages/suggestions.py", "Suggestions", "Stagiaires", TRAINING),
+    PageSpec("pages/placements.py", "Suivi des périodes", "Stagiaires", TRAINING),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
 ]
 

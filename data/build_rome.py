@@ -18,6 +18,7 @@ columns.
 
 Rebuild:  python data/build_rome.py      (standard library only)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -715,7 +716,9 @@ def rows():
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, default=HERE / "rome.csv")
     args = ap.parse_args(argv)
     data = sorted(rows(), key=lambda r: r["code"])

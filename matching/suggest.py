@@ -181,8 +181,12 @@ def suggest(
     top: int = 10,
     weights: Weights | None = None,
     today: dt.date | None = None,
+    per_company: int | None = None,
 ) -> list[Suggestion]:
-    """The ``top`` best offers for ``learner``, best first, each with its reasons."""
+    """The ``top`` best offers for ``learner``, best first, each with its reasons.
+
+    ``per_company`` caps how many offers of one company are listed (None: no cap).
+    """
     weights = weights or Weights()
     today = today or dt.date.today()
     pos, dist, minutes, mode_idx = candidates(index, learner, today)
@@ -212,10 +216,24 @@ def suggest(
     ) / total
     score = np.round(score, 9)
     chosen = np.arange(len(pos))
-    if len(pos) > top:
+    if len(pos) > top and not per_company:
         threshold = np.partition(score, len(pos) - top)[len(pos) - top]
         chosen = np.nonzero(score >= threshold)[0]  # ties at the boundary kept, sorted below
-    order = chosen[np.lexsort((index.offer_id[pos[chosen]], dist[chosen], -score[chosen]))][:top]
+    order = chosen[np.lexsort((index.offer_id[pos[chosen]], dist[chosen], -score[chosen]))]
+    if per_company:
+        # At most ``per_company`` offers per company (its best ones), so that one
+        # partner's successive waves do not fill the whole list.
+        seen: dict[int, int] = {}
+        keep = []
+        for i in order:
+            c = int(index.company_id[pos[i]])
+            if seen.get(c, 0) < per_company:
+                seen[c] = seen.get(c, 0) + 1
+                keep.append(i)
+                if len(keep) == top:
+                    break
+        order = np.asarray(keep, dtype=np.int64)
+    order = order[:top]
     out: list[Suggestion] = []
     for rank, i in enumerate(order, start=1):
         o = index.offers[pos[i]]

@@ -379,3 +379,15 @@ def test_allocation_brute_force_agrees():
         )
         brute = max(brute, total)
     assert best == pytest.approx(brute)
+
+
+def test_per_company_cap_keeps_best_offer_of_each_company():
+    lp = learner(*HOME, ["D1106"])
+    a1 = offer(*HOME, "D1106", company_id=1)
+    a2 = offer(*HOME, "D1106", company_id=1)
+    b = offer(*offset(*HOME, 1.0), "D1107", company_id=2)
+    index = OfferIndex.build([a1, a2, b])
+    assert len(suggest(index, lp, today=TODAY)) == 3
+    capped = suggest(index, lp, today=TODAY, per_company=1)
+    assert [s.offer_id for s in capped] == [a1.id, b.id]
+    assert [s.rank for s in capped] == [1, 2]

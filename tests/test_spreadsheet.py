@@ -11,7 +11,7 @@ from crm.spreadsheet import neutralise_cell, to_csv_bytes, to_xlsx_bytes
 
 
 def test_formula_cells_are_neutralised_numbers_kept():
-    assert neutralise_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert neutralise_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert neutralise_cell("@SUM(A1)") == "'@SUM(A1)"
     assert neutralise_cell("+33 4 94 00 00 00") == "'+33 4 94 00 00 00"
     assert neutralise_cell("-12,5") == "-12,5"

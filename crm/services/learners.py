@@ -262,3 +262,27 @@ def list_learners(
     if actor.has(Perm.LEARNER_READ):
         return [learner for learner, _ in rows]
     return [_basic(learner, site_name) for learner, site_name in rows]
+
+
+def sites_for(session: Session, actor: Actor) -> list[Site]:
+    """Sites whose learners the actor may see (all for admins)."""
+    authorize(actor, Perm.LEARNER_READ_BASIC)
+    stmt = select(Site).order_by(Site.name)
+    if not actor.is_admin:
+        stmt = stmt.where(Site.id.in_(sorted(actor.site_ids)))
+    return list(session.scalars(stmt))
+
+
+def rome_options(session: Session) -> dict[str, str]:
+    """ROME code -> "code — label" for pickers (the referential table)."""
+    return {
+        j.code: f"{j.code} — {j.label}"
+        for j in session.scalars(select(RomeJob).order_by(RomeJob.code))
+    }
+
+
+def skill_options(session: Session) -> list[str]:
+    """Skill labels of the referential, alphabetical."""
+    from crm.models import Skill
+
+    return list(session.scalars(select(Skill.label).order_by(Skill.label)))

@@ -213,6 +213,7 @@ def suggestions_for(
     max_minutes: float | None = None,
     job: str | None = None,
     weights: Weights | None = None,
+    per_company: int | None = 1,
 ) -> tuple[LearnerProfile, list[Suggestion]]:
     """Ranked offers for one learner the actor may see; optional page filters.
 
@@ -233,7 +234,12 @@ def suggestions_for(
         profile = dataclasses.replace(profile, **changes)
     index = offer_index(session, today)
     return profile, suggest(
-        index, profile, top=top, weights=weights or load_weights(session), today=today
+        index,
+        profile,
+        top=top,
+        weights=weights or load_weights(session),
+        today=today,
+        per_company=per_company,
     )
 
 
