@@ -8,12 +8,14 @@ then every criterion is computed with numpy on that slice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from matching.model import OfferRecord
 
@@ -29,6 +31,7 @@ MIN_ORD = dt.date(1900, 1, 1).toordinal()
 MAX_ORD = dt.date(2999, 12, 31).toordinal()
 
 
+@functools.lru_cache(maxsize=65536)
 def fold_label(text: str | None) -> str:
     """Lower-case, no accents, punctuation as spaces: "Hygiène (HACCP)" -> "hygiene haccp"."""
     if not text:
@@ -50,16 +53,48 @@ def reliability_of(o: OfferRecord) -> float:
         rating = (r * o.ratings_count + 1.0) / (o.ratings_count + 2)
     else:
         rating = 0.5
-    return float(np.clip(0.5 * completion + 0.5 * rating, 0.0, 1.0))
+    return min(1.0, max(0.0, 0.5 * completion + 0.5 * rating))
 
 
-def _rows_by_key(keys_per_offer: list[list[str]]) -> dict[str, np.ndarray]:
-    """key -> sorted array of offer positions holding it."""
-    acc: dict[str, list[int]] = {}
-    for i, keys in enumerate(keys_per_offer):
-        for k in dict.fromkeys(keys):
-            acc.setdefault(k, []).append(i)
-    return {k: np.asarray(v, dtype=np.int64) for k, v in acc.items()}
+def _rows_by_key(rows: np.ndarray, keys: np.ndarray, labels: list[str]) -> dict[str, np.ndarray]:
+    """label -> sorted unique offer positions holding it (from (row, key) pairs)."""
+    if len(rows) == 0:
+        return {}
+    pairs = np.unique(keys * (int(rows.max()) + 1) + rows)
+    k = pairs // (int(rows.max()) + 1)
+    r = pairs % (int(rows.max()) + 1)
+    cuts = np.flatnonzero(np.diff(k)) + 1
+    return {
+        labels[int(g[0])]: rr for g, rr in zip(np.split(k, cuts), np.split(r, cuts), strict=True)
+    }
+
+
+def _group_rows(rows, codes, code_labels, width: int) -> dict[str, np.ndarray]:
+    """Rows by ROME group (width 3, e.g. G16) or domain (width 1, e.g. G)."""
+    group_labels = sorted({c[:width] for c in code_labels})
+    pos = {g: i for i, g in enumerate(group_labels)}
+    group_of_code = np.asarray([pos[c[:width]] for c in code_labels], dtype=np.int64)
+    keys = group_of_code[codes] if len(codes) else codes
+    return _rows_by_key(rows, keys, group_labels)
+
+
+def _fit_text_model(offers: list[OfferRecord]):
+    texts = [f"{o.title} {o.description}" for o in offers]
+    if not any(t.strip() for t in texts):
+        return None, None
+    distinct, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    counter = CountVectorizer(strip_accents="unicode", lowercase=True, stop_words=FRENCH_STOP_WORDS)
+    try:
+        counts = counter.fit_transform(list(distinct)).tocsr()[inverse.ravel()]
+    except ValueError:  # only stop words
+        return None, None
+    tfidf = TfidfTransformer()
+    matrix = tfidf.fit_transform(counts).tocsr()
+
+    def vectorise(text: str):
+        return tfidf.transform(counter.transform([text]))
+
+    return vectorise, matrix
 
 
 @dataclass
@@ -87,11 +122,23 @@ class OfferIndex:
     skill_labels: list[str]  # one original spelling per folded label
     skills: sparse.csr_matrix  # offers x skill_vocab, 0/1
     skills_wanted: np.ndarray
-    vectorizer: TfidfVectorizer | None
-    tfidf: sparse.csr_matrix | None
+    _text_model: tuple | None = None
+    _text_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
         return len(self.offers)
+
+    def text_model(self):
+        """TF-IDF of title + description, fitted on first use (only learners without
+        ROME codes need it) and kept for the life of the index.
+
+        Identical texts are tokenised once: counts are computed on the distinct texts
+        and spread back, then IDF is computed over every offer.
+        """
+        with self._text_lock:
+            if self._text_model is None:
+                self._text_model = _fit_text_model(self.offers)
+            return self._text_model
 
     @classmethod
     def build(cls, offers: list[OfferRecord]) -> OfferIndex:
@@ -104,19 +151,31 @@ class OfferIndex:
             and o.longitude is not None
             and o.rome_codes
         ]
-        kept.sort(key=lambda o: (o.latitude, o.id))
         n = len(kept)
-        lat = np.fromiter((o.latitude for o in kept), float, n)
-        lon = np.fromiter((o.longitude for o in kept), float, n)
-        lat_rad = np.radians(lat)
-        codes = [[c for c in o.rome_codes if c] for o in kept]
-        code_labels = sorted({c for cs in codes for c in cs})
-        code_pos = {c: i for i, c in enumerate(code_labels)}
-        # Skills: vocabulary of folded labels.
+        # One pass over the records, then everything is numpy.
+        lat_l, lon_l, start_l, end_l, minors_l, seats_l, id_l, comp_l, rel_l, sol_l = (
+            [] for _ in range(10)
+        )
+        pair_rows, pair_codes = [], []
+        code_pos: dict[str, int] = {}
         vocab: dict[str, int] = {}
         spelling: list[str] = []
-        rows, cols = [], []
+        skill_rows, skill_cols = [], []
         for i, o in enumerate(kept):
+            lat_l.append(o.latitude)
+            lon_l.append(o.longitude)
+            start_l.append(o.start_date.toordinal() if o.start_date else MIN_ORD)
+            end_l.append(o.end_date.toordinal() if o.end_date else MAX_ORD)
+            minors_l.append(bool(o.open_to_minors))
+            seats_l.append(o.free_seats)
+            id_l.append(o.id)
+            comp_l.append(o.company_id)
+            rel_l.append(reliability_of(o))
+            sol_l.append(o.monthly_solicitations)
+            for c in o.rome_codes:
+                if c:
+                    pair_rows.append(i)
+                    pair_codes.append(code_pos.setdefault(c, len(code_pos)))
             for label in o.skills:
                 key = fold_label(label)
                 if not key:
@@ -125,26 +184,34 @@ class OfferIndex:
                 if j is None:
                     j = vocab[key] = len(spelling)
                     spelling.append(label)
-                rows.append(i)
-                cols.append(j)
+                skill_rows.append(i)
+                skill_cols.append(j)
+        lat = np.asarray(lat_l, dtype=float)
+        ids = np.asarray(id_l, dtype=np.int64)
+        order = np.lexsort((ids, lat))  # by latitude, then id
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        kept = [kept[i] for i in order]
+
+        def arr(values, dtype):
+            return np.asarray(values, dtype=dtype)[order] if n else np.zeros(0, dtype=dtype)
+
+        lat = arr(lat_l, float)
+        lon = arr(lon_l, float)
+        lat_rad = np.radians(lat)
+        # ROME codes: (offer position, code) pairs, grouped by code, group and domain.
+        code_labels = list(code_pos)
+        pr = rank[np.asarray(pair_rows, dtype=np.int64)] if pair_rows else np.zeros(0, np.int64)
+        pc = np.asarray(pair_codes, dtype=np.int64)
+        main_code = np.full(n, -1, dtype=np.int64)
+        first = np.unique(np.asarray(pair_rows, dtype=np.int64), return_index=True)[1]
+        main_code[pr[first]] = pc[first]
+        sr = rank[np.asarray(skill_rows, dtype=np.int64)] if skill_rows else np.zeros(0, np.int64)
         skills = sparse.csr_matrix(
-            (
-                np.ones(len(rows)),
-                (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
-            ),
+            (np.ones(len(sr)), (sr, np.asarray(skill_cols, dtype=np.int64))),
             shape=(n, max(1, len(spelling))),
         )
         skills.data[:] = 1.0  # a label repeated in one offer counts once
-        texts = [f"{o.title} {o.description}" for o in kept]
-        vectorizer, tfidf = None, None
-        if n and any(t.strip() for t in texts):
-            vectorizer = TfidfVectorizer(
-                strip_accents="unicode", lowercase=True, stop_words=FRENCH_STOP_WORDS
-            )
-            try:
-                tfidf = vectorizer.fit_transform(texts).tocsr()
-            except ValueError:  # empty vocabulary
-                vectorizer, tfidf = None, None
         return cls(
             offers=kept,
             dropped=len(offers) - n,
@@ -152,27 +219,21 @@ class OfferIndex:
             lat_rad=lat_rad,
             lon_rad=np.radians(lon),
             cos_lat=np.cos(lat_rad),
-            start_ord=np.fromiter(
-                (o.start_date.toordinal() if o.start_date else MIN_ORD for o in kept), np.int64, n
-            ),
-            end_ord=np.fromiter(
-                (o.end_date.toordinal() if o.end_date else MAX_ORD for o in kept), np.int64, n
-            ),
-            open_to_minors=np.fromiter((bool(o.open_to_minors) for o in kept), bool, n),
-            free_seats=np.fromiter((o.free_seats for o in kept), np.int64, n),
-            offer_id=np.fromiter((o.id for o in kept), np.int64, n),
-            company_id=np.fromiter((o.company_id for o in kept), np.int64, n),
-            reliability=np.fromiter((reliability_of(o) for o in kept), float, n),
-            solicitations=np.fromiter((o.monthly_solicitations for o in kept), float, n),
-            main_code=np.fromiter((code_pos[cs[0]] for cs in codes), np.int64, n),
+            start_ord=arr(start_l, np.int64),
+            end_ord=arr(end_l, np.int64),
+            open_to_minors=arr(minors_l, bool),
+            free_seats=arr(seats_l, np.int64),
+            offer_id=arr(id_l, np.int64),
+            company_id=arr(comp_l, np.int64),
+            reliability=arr(rel_l, float),
+            solicitations=arr(sol_l, float),
+            main_code=main_code,
             code_labels=code_labels,
-            rows_by_code=_rows_by_key(codes),
-            rows_by_group=_rows_by_key([[c[:3] for c in cs] for cs in codes]),
-            rows_by_domain=_rows_by_key([[c[:1] for c in cs] for cs in codes]),
+            rows_by_code=_rows_by_key(pr, pc, code_labels),
+            rows_by_group=_group_rows(pr, pc, code_labels, 3),
+            rows_by_domain=_group_rows(pr, pc, code_labels, 1),
             skill_vocab=list(vocab),
             skill_labels=spelling,
             skills=skills,
             skills_wanted=np.asarray(skills.sum(axis=1)).ravel(),
-            vectorizer=vectorizer,
-            tfidf=tfidf,
         )

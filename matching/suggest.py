@@ -141,10 +141,13 @@ def project_scores(
             score[p] = value
             kind[p] = kind_value
             which[p] = k
-    if not codes and learner.project_text.strip() and index.vectorizer is not None:
-        q = index.vectorizer.transform([learner.project_text])
+    vectorise, matrix = (None, None)
+    if not codes and learner.project_text.strip():
+        vectorise, matrix = index.text_model()
+    if vectorise is not None:
+        q = vectorise(learner.project_text)
         if q.nnz:
-            sims = np.asarray((index.tfidf[pos] @ q.T).todense()).ravel()
+            sims = np.asarray((matrix[pos] @ q.T).todense()).ravel()
             score = np.clip(sims, 0.0, 1.0)
             kind[score > 0] = MATCH_TEXT
     return score, kind, which
