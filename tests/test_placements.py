@@ -370,3 +370,47 @@ def test_allocate_cohort_respects_seats(session, sites):
     assert greedy.placed == 2
     assert opt.total_score >= greedy.total_score - 1e-9
     assert set(opt.assignment) <= set(ids)
+
+
+def test_import_learners_all_or_nothing_then_upsert(session, sites):
+    tpm, cavem = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    session.commit()
+    from crm.services.learners import import_learners
+
+    good = {
+        "ref": "L-1",
+        "first_name": "Inès",
+        "last_name": "Martin",
+        "city": "Toulon",
+        "postcode": "83000",
+        "project_rome_1": "D1106",
+        "skills": "Ponctualité;Hygiène (HACCP)",
+        "mobility": "transit;walk",
+        "max_commute_min": "40",
+        "available_from": "2026-12-01",
+        "available_to": "2027-01-31",
+    }
+    bad = {**good, "ref": "L-2", "project_rome_1": "Z0000", "max_commute_min": "abc"}
+    with pytest.raises(ValidationError) as exc:
+        import_learners(session, trainer, tpm.id, [good, bad])
+    assert list(exc.value.errors) == ["ligne 3"]
+    assert "code ROME inconnu" in exc.value.errors["ligne 3"]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Learner)) == 0
+    report = import_learners(
+        session,
+        trainer,
+        tpm.id,
+        [good, {**bad, "project_rome_1": "G1602", "max_commute_min": "30"}],
+    )
+    session.commit()
+    assert (report.created, report.updated) == (2, 0)
+    again = import_learners(session, trainer, tpm.id, [{**good, "max_commute_min": "50"}])
+    session.commit()
+    assert (again.created, again.updated) == (0, 1)
+    assert session.scalar(select(Learner).where(Learner.ref == "L-1")).max_commute_min == 50
+    other = make_actor(session, Role.TRAINER, cavem)
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        import_learners(session, other, tpm.id, [good])
