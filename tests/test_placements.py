@@ -414,3 +414,32 @@ def test_import_learners_all_or_nothing_then_upsert(session, sites):
     session.commit()
     with pytest.raises(PermissionDenied):
         import_learners(session, other, tpm.id, [good])
+
+
+def test_weights_setting_and_index_cache(session, sites):
+    from crm.models import Setting
+
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    shop = _company(session, tpm, "Épicerie Loin", lat=43.1450, lon=5.9300)  # ~2.5 km
+    painter = _company(session, tpm, "Peintre Voisin", lat=43.1236, lon=5.9290)  # next door
+    same_job = _offer(session, shop)
+    other_job = _offer(session, painter, code="F1606", title="Peinture")
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    first = matching_service.offer_index(session, TODAY)
+    assert matching_service.offer_index(session, TODAY) is first  # nothing changed: cached
+    _, got = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert got[0].offer_id == same_job.id
+    session.add(
+        Setting(
+            key=matching_service.WEIGHTS_SETTING,
+            value={"project": 0, "skills": 0, "commute": 1, "reliability": 0, "fairness": 0},
+        )
+    )
+    session.commit()
+    _, got = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert got[0].offer_id == other_job.id
+    session.get(Offer, other_job.id).seats = 3
+    session.commit()
+    assert matching_service.offer_index(session, TODAY) is not first  # offers changed: rebuilt
