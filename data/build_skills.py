@@ -13,7 +13,6 @@ Categories:
 
 Rebuild:  python data/build_skills.py      (standard library only)
 """
-
 from __future__ import annotations
 
 import argparse
@@ -254,11 +253,7 @@ def _labels(block: str):
 
 def rows():
     seen: set[str] = set()
-    for category, block in (
-        ("savoir-être", SAVOIR_ETRE),
-        ("transverse", TRANSVERSE),
-        ("métier", METIER),
-    ):
+    for category, block in (("savoir-être", SAVOIR_ETRE), ("transverse", TRANSVERSE), ("métier", METIER)):
         for label in _labels(block):
             key = label.casefold()
             assert key not in seen, label
@@ -267,9 +262,7 @@ def rows():
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=HERE / "skills.csv")
     args = ap.parse_args(argv)
     data = list(rows())
