@@ -182,3 +182,14 @@ def test_officer_cannot_open_trainer_pages(demo_sqlite_url, monkeypatch):
         at = open_page(at, page)
         assert "Accès refusé" in at.error[0].value
         assert len(at.dataframe) == 0
+
+
+def test_admin_sees_every_site_and_placements(demo_sqlite_url, monkeypatch):
+    at = app_as(demo_sqlite_url, monkeypatch, "admin")
+    at = open_page(at, "pages/learners.py")
+    assert not at.exception
+    sites = at.selectbox(key="learners_site").options
+    assert len(sites) == 4
+    at = open_page(at, "pages/placements.py")
+    assert not at.exception
+    assert len(at.dataframe[0].value) > 0
