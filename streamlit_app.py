@@ -19,6 +19,8 @@ st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 ALL = frozenset(Role)
 OFFICE = frozenset({Role.OFFICER, Role.ADMIN})
 ADMIN_ONLY = frozenset({Role.ADMIN})
+TRAINING = frozenset({Role.TRAINER, Role.ADMIN})
+STATS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,6 @@ class PageSpec:
     roles: frozenset[Role]
     default_for: frozenset[Role] = frozenset()
 
-
-STATS = frozenset({Role.MANAGER, Role.ADMIN})
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/dashboard.py", "Tableau de bord", "Pilotage", STATS, frozenset({Role.MANAGER})),
@@ -63,6 +63,9 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/offers.py", "Capacité d'accueil", "Entreprises", ALL),
     PageSpec("pages/duplicates.py", "Doublons", "Entreprises", OFFICE),
     PageSpec("pages/import_export.py", "Import / export", "Données", ALL),
+    PageSpec("pages/learners.py", "Stagiaires", "Stagiaires", TRAINING, frozenset({Role.TRAINER})),
+    PageSpec("pages/suggestions.py", "Suggestions", "Stagiaires", TRAINING),
+    PageSpec("pages/placements.py", "Suivi des périodes", "Stagiaires", TRAINING),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
     PageSpec("pages/admin_users.py", "Utilisateurs", "Administration", ADMIN_ONLY),
     PageSpec("pages/admin_settings.py", "Paramètres", "Administration", ADMIN_ONLY),

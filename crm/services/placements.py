@@ -1,0 +1,363 @@
+"""Placements: booking a seat without overbooking, and the follow-up of a period.
+
+Booking checks and takes a seat in ONE transaction that first locks the offer:
+on PostgreSQL ``SELECT ... FOR UPDATE`` on the offer row; on SQLite the first
+statement of the transaction is a write on the offer row, so SQLite's single
+write lock is taken (waiting up to the busy timeout) before seats are counted.
+Two trainers booking the last seat at once: one gets the seat, the other a
+:class:`CapacityError` in French. The caller must call :func:`book_placement`
+at the start of its unit of work (nothing read before it) and commit after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm.auth import Actor, Perm, authorize
+from crm.db import is_sqlite
+from crm.errors import CapacityError, ConcurrentEditError, NotFound, ValidationError
+from crm.models import (
+    SEAT_HOLDING_STATUSES,
+    Company,
+    Learner,
+    LearnerStatus,
+    Offer,
+    OfferStatus,
+    Outcome,
+    PartnerStatus,
+    Placement,
+    PlacementKind,
+    PlacementStatus,
+    Site,
+    join_list,
+    split_list,
+)
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PlacementStatus.PROPOSED: frozenset({PlacementStatus.CONFIRMED, PlacementStatus.CANCELLED}),
+    PlacementStatus.CONFIRMED: frozenset({PlacementStatus.IN_PROGRESS, PlacementStatus.CANCELLED}),
+    PlacementStatus.IN_PROGRESS: frozenset({PlacementStatus.DONE, PlacementStatus.CANCELLED}),
+    PlacementStatus.DONE: frozenset(),
+    PlacementStatus.CANCELLED: frozenset(),
+}
+STATUS_FR = {
+    "proposed": "proposée",
+    "confirmed": "confirmée",
+    "in_progress": "en cours",
+    "done": "terminée",
+    "cancelled": "annulée",
+}
+ACTIVE_STATUSES = (
+    PlacementStatus.PROPOSED.value,
+    PlacementStatus.CONFIRMED.value,
+    PlacementStatus.IN_PROGRESS.value,
+)
+
+
+def lock_offer(session: Session, offer_id: int) -> None:
+    """Take the offer's write lock for the rest of the transaction."""
+    if is_sqlite(session):
+        # A write as the first statement takes SQLite's write lock before any read.
+        session.execute(
+            text("UPDATE offers SET version = version WHERE id = :id"), {"id": offer_id}
+        )
+    else:
+        session.execute(select(Offer.id).where(Offer.id == offer_id).with_for_update())
+
+
+def _seats_taken(session: Session, offer_id: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Placement)
+        .where(
+            Placement.offer_id == offer_id,
+            Placement.status.in_([s.value for s in SEAT_HOLDING_STATUSES]),
+        )
+    )
+
+
+def book_placement(
+    session: Session,
+    actor: Actor,
+    learner_id: int,
+    offer_id: int,
+    start: dt.date,
+    end: dt.date,
+    kind: str = PlacementKind.PMSMP.value,
+) -> Placement:
+    """Propose ``learner_id`` on ``offer_id`` from ``start`` to ``end``, taking one seat."""
+    authorize(actor, Perm.PLACEMENT_WRITE)
+    lock_offer(session, offer_id)
+    learner = session.get(Learner, learner_id)
+    if learner is None:
+        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
+    offer = session.get(Offer, offer_id, populate_existing=True)
+    if offer is None:
+        raise NotFound(f"Offre {offer_id} introuvable.")
+    company = session.get(Company, offer.company_id)
+    errors: dict[str, str] = {}
+    if learner.status != LearnerStatus.ACTIVE:
+        errors["stagiaire"] = "ce stagiaire n'est plus en parcours."
+    if start is None or end is None or end < start:
+        errors["dates"] = "la date de fin doit suivre la date de début."
+    else:
+        if offer.start_date and start < offer.start_date or offer.end_date and end > offer.end_date:
+            errors["dates"] = (
+                f"hors de la période de l'offre ({offer.start_date:%d/%m/%Y} – "
+                f"{offer.end_date:%d/%m/%Y})."
+                if offer.start_date and offer.end_date
+                else "hors de la période de l'offre."
+            )
+        age = learner.age_on(start)
+        if not offer.open_to_minors and (age is None or age < 18):
+            errors["âge"] = "cette offre n'accueille pas de mineurs."
+        overlapping = session.scalar(
+            select(func.count())
+            .select_from(Placement)
+            .where(
+                Placement.learner_id == learner.id,
+                Placement.status.in_(ACTIVE_STATUSES),
+                Placement.start_date <= end,
+                Placement.end_date >= start,
+            )
+        )
+        if overlapping:
+            errors["période"] = "ce stagiaire a déjà une période sur ces dates."
+    if offer.status != OfferStatus.OPEN or (
+        offer.paused_until is not None and start is not None and offer.paused_until >= start
+    ):
+        errors["offre"] = "cette offre n'est pas ouverte (en pause ou fermée)."
+    if (
+        company is None
+        or company.status == PartnerStatus.INACTIVE
+        or company.retired_at is not None
+        or company.merged_into_id is not None
+    ):
+        errors["entreprise"] = "cette entreprise n'est plus active."
+    if errors:
+        raise ValidationError(errors)
+    if _seats_taken(session, offer.id) >= offer.seats:
+        raise CapacityError(
+            "Plus de place libre sur cette offre : la dernière place vient d'être prise. "
+            "Rien n'a été enregistré ; choisissez une autre offre."
+        )
+    placement = Placement(
+        learner_id=learner.id,
+        offer_id=offer.id,
+        company_id=offer.company_id,
+        tutor_id=offer.tutor_id,
+        kind=PlacementKind(kind).value,
+        rome_code=offer.rome_code,
+        start_date=start,
+        end_date=end,
+        status=PlacementStatus.PROPOSED.value,
+        booked_by_id=actor.user_id,
+    )
+    session.add(placement)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "placement.book",
+        "placement",
+        placement.id,
+        learner_id=learner.id,
+        offer_id=offer.id,
+    )
+    return placement
+
+
+def _load(session: Session, actor: Actor, placement_id: int, expected_version: int | None):
+    authorize(actor, Perm.PLACEMENT_WRITE)
+    placement = session.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound(f"Période {placement_id} introuvable.")
+    learner = session.get(Learner, placement.learner_id)
+    authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
+    if expected_version is not None and placement.version != expected_version:
+        raise ConcurrentEditError()
+    return placement
+
+
+def change_status(
+    session: Session,
+    actor: Actor,
+    placement_id: int,
+    new_status: str,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Placement:
+    """proposed → confirmed → in_progress → done; any of the first three → cancelled (with a reason)."""
+    placement = _load(session, actor, placement_id, expected_version)
+    try:
+        target = PlacementStatus(new_status)
+    except ValueError:
+        raise ValidationError({"statut": f"statut inconnu « {new_status} »."}) from None
+    if target not in TRANSITIONS[PlacementStatus(placement.status)]:
+        raise ValidationError(
+            {
+                "statut": f"passage de « {STATUS_FR[placement.status]} » à "
+                f"« {STATUS_FR[target]} » impossible."
+            }
+        )
+    if target == PlacementStatus.CANCELLED:
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError({"motif": "indiquez le motif de l'annulation."})
+        placement.cancel_reason = reason[:300]
+    previous = placement.status
+    placement.status = target.value
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "placement.status",
+        "placement",
+        placement.id,
+        from_status=previous,
+        to_status=target.value,
+    )
+    return placement
+
+
+def record_follow_up(
+    session: Session,
+    actor: Actor,
+    placement_id: int,
+    *,
+    tutor_rating: int | None = None,
+    tutor_feedback: str | None = None,
+    skills_observed=None,
+    incident: bool | None = None,
+    outcome: str | None = None,
+    expected_version: int | None = None,
+) -> Placement:
+    """Tutor evaluation (1-5 and feedback), skills observed, incident flag, outcome."""
+    placement = _load(session, actor, placement_id, expected_version)
+    errors: dict[str, str] = {}
+    if tutor_rating is not None and not (isinstance(tutor_rating, int) and 1 <= tutor_rating <= 5):
+        errors["évaluation du tuteur"] = "une note de 1 à 5."
+    if outcome not in (None, ""):
+        try:
+            outcome = Outcome(outcome).value
+        except ValueError:
+            errors["sortie"] = f"valeur inconnue « {outcome} »."
+    if (tutor_rating is not None or outcome) and placement.status not in (
+        PlacementStatus.IN_PROGRESS,
+        PlacementStatus.DONE,
+    ):
+        errors["statut"] = "l'évaluation et la sortie se saisissent pendant ou après la période."
+    if errors:
+        raise ValidationError(errors)
+    changed = []
+    updates = {
+        "tutor_rating": tutor_rating,
+        "tutor_feedback": tutor_feedback.strip() if isinstance(tutor_feedback, str) else None,
+        "skills_observed": join_list(
+            split_list(skills_observed) if isinstance(skills_observed, str) else skills_observed
+        )
+        if skills_observed is not None
+        else None,
+        "incident": incident,
+        "outcome": outcome or None,
+    }
+    for key, value in updates.items():
+        if value is None and key != "outcome":
+            continue
+        if key == "outcome" and outcome is None:
+            continue
+        if getattr(placement, key) != value:
+            setattr(placement, key, value)
+            changed.append(key)
+    if changed:
+        session.flush()
+        audit.record(
+            session, actor, "placement.follow_up", "placement", placement.id, fields=sorted(changed)
+        )
+    return placement
+
+
+@dataclass
+class PlacementRow:
+    id: int
+    version: int
+    learner_id: int
+    learner_name: str
+    learner_ref: str | None
+    site: str
+    company_id: int
+    company: str
+    offer_id: int | None
+    title: str | None
+    rome_code: str | None
+    start_date: dt.date
+    end_date: dt.date
+    status: str
+    tutor_rating: int | None
+    tutor_feedback: str | None
+    skills_observed: str
+    incident: bool
+    outcome: str | None
+    cancel_reason: str | None
+
+
+def list_placements(
+    session: Session,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    status: str | list[str] | None = None,
+    learner_id: int | None = None,
+) -> list[PlacementRow]:
+    """Placements of the actor's sites' learners (trainers, managers, admins)."""
+    authorize(actor, Perm.PLACEMENT_READ)
+    authorize(actor, Perm.LEARNER_READ, site_id)
+    stmt = (
+        select(Placement, Learner, Company.name, Offer.title, Site.name)
+        .join(Learner, Placement.learner_id == Learner.id)
+        .join(Company, Placement.company_id == Company.id)
+        .join(Site, Learner.site_id == Site.id)
+        .outerjoin(Offer, Placement.offer_id == Offer.id)
+        .order_by(Placement.start_date.desc(), Placement.id.desc())
+    )
+    if site_id is not None:
+        stmt = stmt.where(Learner.site_id == site_id)
+    elif not actor.is_admin:
+        stmt = stmt.where(Learner.site_id.in_(sorted(actor.site_ids)))
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        stmt = stmt.where(Placement.status.in_(statuses))
+    if learner_id is not None:
+        stmt = stmt.where(Placement.learner_id == learner_id)
+    return [
+        PlacementRow(
+            id=p.id,
+            version=p.version,
+            learner_id=lr.id,
+            learner_name=f"{lr.first_name} {lr.last_name}",
+            learner_ref=lr.ref,
+            site=site_name,
+            company_id=p.company_id,
+            company=company_name,
+            offer_id=p.offer_id,
+            title=title,
+            rome_code=p.rome_code,
+            start_date=p.start_date,
+            end_date=p.end_date,
+            status=p.status,
+            tutor_rating=p.tutor_rating,
+            tutor_feedback=p.tutor_feedback,
+            skills_observed=p.skills_observed or "",
+            incident=bool(p.incident),
+            outcome=p.outcome,
+            cancel_reason=p.cancel_reason,
+        )
+        for p, lr, company_name, title, site_name in session.execute(stmt).all()
+    ]

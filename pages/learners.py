@@ -1,0 +1,240 @@
+"""Stagiaires: the learners of the trainer's site — list, create, edit."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from crm.auth import Perm
+from crm.errors import PasserelleError
+from crm.services.learners import (
+    IMPORT_COLUMNS,
+    create_learner,
+    import_learners,
+    list_learners,
+    rome_options,
+    sites_for,
+    skill_options,
+    update_learner,
+)
+from matching.commute import MODE_LABELS_FR
+from pages._ui import db_session, fmt_date, require_actor, show_error
+
+actor = require_actor(Perm.LEARNER_READ)
+can_write = actor.has(Perm.LEARNER_WRITE)
+st.title("Stagiaires")
+if st.session_state.pop("learner_saved", False):
+    st.success("Fiche enregistrée.")
+if flash := st.session_state.pop("learners_flash", None):
+    st.success(flash)
+
+with db_session() as session:
+    sites = {s.id: s.name for s in sites_for(session, actor)}
+    romes = rome_options(session)
+    skills_ref = skill_options(session)
+
+if not sites:
+    st.info("Aucun site ne vous est rattaché.")
+    st.stop()
+site_ids = list(sites)
+site_id = (
+    st.selectbox("Site", options=site_ids, format_func=sites.get, key="learners_site")
+    if len(site_ids) > 1
+    else site_ids[0]
+)
+
+with db_session() as session:
+    learners = list_learners(session, actor, site_id=site_id)
+    by_id = {lr.id: lr for lr in learners}
+    session.expunge_all()
+
+query = st.text_input("Rechercher (nom, prénom, code ROME)", key="learner_search")
+shown = learners
+if query:
+    q = query.casefold()
+    shown = [
+        lr
+        for lr in learners
+        if q in f"{lr.first_name} {lr.last_name} {' '.join(lr.project_codes)}".casefold()
+    ]
+df = pd.DataFrame(
+    [
+        {
+            "Nom": lr.last_name,
+            "Prénom": lr.first_name,
+            "Projet": ", ".join(lr.project_codes),
+            "Déplacements": ", ".join(MODE_LABELS_FR.get(m, m) for m in lr.mobility_modes),
+            "Trajet max (min)": lr.max_commute_min,
+            "Disponible du": fmt_date(lr.available_from),
+            "au": fmt_date(lr.available_to),
+        }
+        for lr in shown
+    ]
+)
+st.caption(f"{len(shown)} stagiaire(s) en parcours")
+if not df.empty:
+    st.dataframe(df, hide_index=True, width="stretch", key="learners_table")
+
+if can_write and actor.has(Perm.IMPORT):
+    with st.expander("Importer des stagiaires (CSV)"):
+        st.caption(
+            "Colonnes reconnues : "
+            + ", ".join(IMPORT_COLUMNS)
+            + ". Séparateur « ; » ou « , ». Mise à jour par « ref » ; rien n'est enregistré "
+            "si une ligne est fausse."
+        )
+        upload = st.file_uploader("Fichier CSV", type=["csv"], key="learners_upload")
+        if upload is not None and st.button("Importer", key="learners_import"):
+            try:
+                frame = pd.read_csv(
+                    upload, sep=None, engine="python", dtype=str, keep_default_na=False
+                )
+                with db_session() as session:
+                    report = import_learners(
+                        session, actor, site_id, frame.to_dict(orient="records")
+                    )
+            except PasserelleError as exc:
+                show_error(exc)
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+                st.error("Fichier illisible : enregistrez-le en CSV (UTF-8).")
+            else:
+                st.session_state["learners_flash"] = (
+                    f"Import terminé : {report.created} créé(s), {report.updated} mis à jour, "
+                    f"{report.unchanged} inchangé(s)."
+                )
+                st.rerun()
+
+NEW = 0
+choices = [NEW, *[lr.id for lr in shown]] if can_write else [lr.id for lr in shown]
+labels = {NEW: "➕ Nouveau stagiaire", **{lr.id: f"{lr.last_name} {lr.first_name}" for lr in shown}}
+current = st.session_state.get("learner_id")
+chosen = st.selectbox(
+    "Fiche",
+    options=choices,
+    index=choices.index(current) if current in choices else 0 if choices else None,
+    format_func=labels.get,
+    key="learner_pick",
+)
+if chosen is None:
+    st.stop()
+learner = by_id.get(chosen)
+if learner is not None:
+    st.session_state["learner_id"] = learner.id
+    if st.button("Voir les suggestions pour ce stagiaire", key="to_suggestions"):
+        st.switch_page("pages/suggestions.py")
+
+if not can_write:
+    st.stop()
+
+rome_codes = list(romes)
+skill_choices = sorted(set(skills_ref) | set(learner.skill_list if learner else []))
+
+
+def _code_index(value):
+    return rome_codes.index(value) if value in romes else None
+
+
+st.subheader("Modifier la fiche" if learner else "Nouveau stagiaire")
+with st.form(f"learner_form_{chosen}"):
+    c1, c2, c3 = st.columns(3)
+    first_name = c1.text_input("Prénom", value=learner.first_name if learner else "")
+    last_name = c2.text_input("Nom", value=learner.last_name if learner else "")
+    birth_date = c3.date_input(
+        "Date de naissance",
+        value=learner.birth_date if learner else None,
+        min_value=dt.date(1985, 1, 1),
+        max_value=dt.date.today(),
+        format="DD/MM/YYYY",
+    )
+    a1, a2, a3 = st.columns([3, 1, 2])
+    address = a1.text_input("Adresse", value=(learner.address or "") if learner else "")
+    postcode = a2.text_input("Code postal", value=(learner.postcode or "") if learner else "")
+    city = a3.text_input("Ville", value=(learner.city or "") if learner else "")
+    st.markdown("**Projet professionnel** (codes ROME : tapez pour chercher)")
+    p1, p2, p3 = st.columns(3)
+    projects = []
+    for col, n in zip((p1, p2, p3), (1, 2, 3), strict=True):
+        projects.append(
+            col.selectbox(
+                f"Projet {n}",
+                options=rome_codes,
+                index=_code_index(getattr(learner, f"project_rome_{n}") if learner else None),
+                format_func=romes.get,
+                placeholder="Rechercher un métier",
+                key=f"project_{n}_{chosen}",
+            )
+        )
+    project_text = st.text_area(
+        "Projet en quelques mots (utilisé si aucun code ROME)",
+        value=(learner.project_text or "") if learner else "",
+    )
+    skills = st.multiselect(
+        "Compétences",
+        options=skill_choices,
+        default=learner.skill_list if learner else [],
+        placeholder="Choisir dans le référentiel",
+    )
+    m1, m2 = st.columns(2)
+    modes = m1.multiselect(
+        "Modes de déplacement",
+        options=list(MODE_LABELS_FR),
+        default=learner.mobility_modes if learner else ["transit", "walk"],
+        format_func=MODE_LABELS_FR.get,
+    )
+    max_commute = m2.number_input(
+        "Trajet maximum (minutes)",
+        min_value=5,
+        max_value=180,
+        step=5,
+        value=int(learner.max_commute_min or 45) if learner else 45,
+    )
+    d1, d2 = st.columns(2)
+    available_from = d1.date_input(
+        "Disponible à partir du",
+        value=learner.available_from if learner else None,
+        format="DD/MM/YYYY",
+    )
+    available_to = d2.date_input(
+        "Disponible jusqu'au", value=learner.available_to if learner else None, format="DD/MM/YYYY"
+    )
+    notes = st.text_area(
+        "Notes d'accompagnement (formateurs uniquement)",
+        value=(learner.support_notes or "") if learner else "",
+    )
+    submitted = st.form_submit_button("Enregistrer")
+
+if submitted:
+    values = dict(
+        first_name=first_name,
+        last_name=last_name,
+        birth_date=birth_date,
+        address=address,
+        postcode=postcode,
+        city=city,
+        project_rome_1=projects[0],
+        project_rome_2=projects[1],
+        project_rome_3=projects[2],
+        project_text=project_text,
+        skills=skills,
+        mobility=modes,
+        max_commute_min=max_commute,
+        available_from=available_from,
+        available_to=available_to,
+        support_notes=notes,
+    )
+    try:
+        with db_session() as session:
+            if learner is None:
+                saved = create_learner(session, actor, site_id, **values)
+            else:
+                saved = update_learner(
+                    session, actor, learner.id, expected_version=learner.version, **values
+                )
+            saved_id = saved.id
+    except PasserelleError as exc:
+        show_error(exc)
+    else:
+        st.session_state["learner_id"] = saved_id
+        st.session_state.pop("learner_pick", None)  # reselect from learner_id
+        st.session_state["learner_saved"] = True
+        st.rerun()

@@ -1,0 +1,445 @@
+"""Learners and placements services on SQLite and PostgreSQL: scope, validation,
+booking without overbooking (concurrent threads), follow-up, matching from the DB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.errors import (
+    CapacityError,
+    ConcurrentEditError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from crm.models import AuditEvent, Company, Learner, Offer, Placement, Role
+from crm.services import matching as matching_service
+from crm.services.learners import (
+    LearnerBasic,
+    create_learner,
+    get_learner,
+    list_learners,
+    update_learner,
+)
+from crm.services.placements import (
+    book_placement,
+    change_status,
+    list_placements,
+    record_follow_up,
+)
+from tests.conftest import make_actor
+
+TODAY = dt.date.today()
+START = TODAY + dt.timedelta(days=14)
+END = START + dt.timedelta(days=13)
+
+
+def _company(session, site, name="Épicerie du Port", lat=43.1230, lon=5.9300, **kw):
+    c = Company(name=name, site_id=site.id, status="partner", latitude=lat, longitude=lon, **kw)
+    session.add(c)
+    session.flush()
+    return c
+
+
+def _offer(session, company, seats=1, code="D1106", **kw):
+    o = Offer(
+        company_id=company.id,
+        rome_code=code,
+        title=kw.pop("title", "Vente en alimentation"),
+        skills=kw.pop("skills", "Hygiène (HACCP);Ponctualité"),
+        seats=seats,
+        start_date=kw.pop("start_date", TODAY + dt.timedelta(days=7)),
+        end_date=kw.pop("end_date", TODAY + dt.timedelta(days=90)),
+        **kw,
+    )
+    session.add(o)
+    session.flush()
+    return o
+
+
+def _learner(session, trainer, site, **kw):
+    values = dict(
+        first_name="Inès",
+        last_name="Martin",
+        birth_date=dt.date(2004, 5, 2),
+        city="Toulon",
+        postcode="83000",
+        project_rome_1="D1106",
+        skills="hygiène HACCP",
+        mobility="transit;walk",
+        max_commute_min=45,
+        available_from=TODAY + dt.timedelta(days=7),
+        available_to=TODAY + dt.timedelta(days=60),
+        support_notes="Suivi renforcé",
+    )
+    values.update(kw)
+    return create_learner(session, trainer, site.id, **values)
+
+
+# --------------------------------------------------------------------------- learners
+
+
+def test_trainer_creates_and_updates_learner_of_own_site(session, sites):
+    tpm, cavem = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    assert learner.latitude is not None and learner.geo_precision == "commune"
+    assert learner.referent_id == trainer.user_id
+    v = learner.version
+    update_learner(session, trainer, learner.id, expected_version=v, max_commute_min=30)
+    session.commit()
+    assert session.get(Learner, learner.id).max_commute_min == 30
+    with pytest.raises(ConcurrentEditError):
+        update_learner(session, trainer, learner.id, expected_version=v, max_commute_min=20)
+    events = session.scalars(select(AuditEvent).where(AuditEvent.entity == "learner")).all()
+    assert [e.action for e in events] == ["learner.create", "learner.update"]
+    assert "Inès" not in str([e.details for e in events])  # no personal values in the audit
+    other = make_actor(session, Role.TRAINER, cavem)
+    with pytest.raises(PermissionDenied):
+        update_learner(session, other, learner.id, max_commute_min=20)
+    with pytest.raises(PermissionDenied):
+        get_learner(session, other, learner.id)
+    with pytest.raises(PermissionDenied):
+        create_learner(session, other, tpm.id, first_name="A", last_name="B")
+    assert list_learners(session, other) == []
+
+
+def test_learner_validation_in_french_nothing_saved(session, sites):
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    with pytest.raises(ValidationError) as exc:
+        create_learner(
+            session,
+            trainer,
+            tpm.id,
+            first_name="",
+            last_name="X",
+            project_rome_1="Z9999",
+            mobility="teleport",
+            max_commute_min=500,
+            available_from="2026-12-10",
+            available_to="2026-12-01",
+        )
+    errors = exc.value.errors
+    assert errors["prénom"] == "obligatoire."
+    assert "code ROME inconnu" in errors["projet 1 (code ROME)"]
+    assert "mode inconnu" in errors["modes de déplacement"]
+    assert "entre 5 et 180" in errors["temps de trajet maximum"]
+    assert "après" in errors["disponible jusqu'au"]
+    assert session.scalar(select(func.count()).select_from(Learner)) == 0
+
+
+def test_officer_sees_basic_fields_only(session, sites):
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    officer = make_actor(session, Role.OFFICER, tpm)
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    basic = get_learner(session, officer, learner.id)
+    assert isinstance(basic, LearnerBasic)
+    assert basic.project_codes == ("D1106",) and basic.site_name == "TPM"
+    assert not hasattr(basic, "support_notes") and not hasattr(basic, "birth_date")
+    rows = list_learners(session, officer)
+    assert [type(r) for r in rows] == [LearnerBasic]
+    with pytest.raises(PermissionDenied):
+        update_learner(session, officer, learner.id, max_commute_min=20)
+    full = get_learner(session, trainer, learner.id)
+    assert full.support_notes == "Suivi renforcé"
+
+
+# --------------------------------------------------------------------------- booking
+
+
+def test_book_takes_a_seat_and_refuses_when_full(session, sites):
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    company = _company(session, tpm)
+    offer = _offer(session, company, seats=1)
+    a = _learner(session, trainer, tpm)
+    b = _learner(session, trainer, tpm, first_name="Yanis")
+    session.commit()
+    p = book_placement(session, trainer, a.id, offer.id, START, END)
+    session.commit()
+    assert p.status == "proposed" and p.company_id == company.id
+    with pytest.raises(CapacityError) as exc:
+        book_placement(session, trainer, b.id, offer.id, START, END)
+    assert "Plus de place libre" in str(exc.value)
+    session.rollback()
+    # Cancelling frees the seat.
+    change_status(session, trainer, p.id, "cancelled", reason="Désistement")
+    session.commit()
+    book_placement(session, trainer, b.id, offer.id, START, END)
+    session.commit()
+
+
+def test_book_validations(session, sites):
+    tpm, cavem = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    company = _company(session, tpm)
+    closed = _offer(session, company, open_to_minors=False)
+    paused = _offer(session, company, status="paused")
+    minor = _learner(session, trainer, tpm, birth_date=TODAY.replace(year=TODAY.year - 16))
+    session.commit()
+    with pytest.raises(ValidationError) as exc:
+        book_placement(session, trainer, minor.id, closed.id, START, END)
+    assert "mineurs" in exc.value.errors["âge"]
+    session.rollback()
+    with pytest.raises(ValidationError) as exc:
+        book_placement(session, trainer, minor.id, paused.id, START, END)
+    assert "offre" in exc.value.errors
+    session.rollback()
+    with pytest.raises(ValidationError) as exc:
+        book_placement(session, trainer, minor.id, closed.id, START, START - dt.timedelta(days=1))
+    assert "dates" in exc.value.errors
+    session.rollback()
+    other = make_actor(session, Role.TRAINER, cavem)
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        book_placement(session, other, minor.id, closed.id, START, END)
+    session.rollback()
+    officer = make_actor(session, Role.OFFICER, tpm)
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        book_placement(session, officer, minor.id, closed.id, START, END)
+    session.rollback()
+    with pytest.raises(NotFound):
+        book_placement(session, trainer, minor.id, 999_999, START, END)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Placement)) == 0
+
+
+@pytest.mark.parametrize("seats", [1, 2])
+def test_concurrent_booking_of_last_seats(session_factory, session, sites, seats):
+    """N+1 trainers book an offer with N seats at the same instant: N succeed, one CapacityError."""
+    tpm, _ = sites
+    company = _company(session, tpm)
+    offer = _offer(session, company, seats=seats)
+    trainers, learners = [], []
+    for i in range(seats + 1):
+        t = make_actor(session, Role.TRAINER, tpm)
+        trainers.append(t)
+        learners.append(_learner(session, t, tpm, first_name=f"L{i}").id)
+    session.commit()
+    offer_id = offer.id
+    barrier = threading.Barrier(len(trainers))
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def worker(actor, learner_id):
+        s = session_factory()
+        try:
+            barrier.wait(timeout=10)
+            book_placement(s, actor, learner_id, offer_id, START, END)
+            s.commit()
+            outcome = "ok"
+        except CapacityError as exc:
+            s.rollback()
+            outcome = "full" if "Plus de place libre" in str(exc) else f"bad:{exc}"
+        except Exception as exc:  # noqa: BLE001 - reported in the assertion
+            s.rollback()
+            outcome = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            s.close()
+        with lock:
+            results.append(outcome)
+
+    threads = [
+        threading.Thread(target=worker, args=(t, lid))
+        for t, lid in zip(trainers, learners, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == ["full"] + ["ok"] * seats, results
+    session.expire_all()
+    n = session.scalar(
+        select(func.count()).select_from(Placement).where(Placement.offer_id == offer_id)
+    )
+    assert n == seats
+
+
+# --------------------------------------------------------------------------- follow-up
+
+
+def test_status_transitions_evaluation_and_outcome(session, sites):
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    company = _company(session, tpm)
+    offer = _offer(session, company, seats=2)
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    p = book_placement(session, trainer, learner.id, offer.id, START, END)
+    session.commit()
+    with pytest.raises(ValidationError) as exc:
+        change_status(session, trainer, p.id, "done")
+    assert "impossible" in exc.value.errors["statut"]
+    with pytest.raises(ValidationError):
+        record_follow_up(session, trainer, p.id, tutor_rating=4)  # not started yet
+    for status in ("confirmed", "in_progress"):
+        change_status(session, trainer, p.id, status)
+        session.commit()
+    with pytest.raises(ValidationError) as exc:
+        record_follow_up(session, trainer, p.id, tutor_rating=7)
+    assert "1 à 5" in exc.value.errors["évaluation du tuteur"]
+    v = p.version
+    record_follow_up(
+        session,
+        trainer,
+        p.id,
+        tutor_rating=4,
+        tutor_feedback="Très bon contact client",
+        skills_observed=["Hygiène (HACCP)", "Caisse"],
+        outcome="apprenticeship",
+        expected_version=v,
+    )
+    change_status(session, trainer, p.id, "done")
+    session.commit()
+    with pytest.raises(ConcurrentEditError):
+        record_follow_up(session, trainer, p.id, incident=True, expected_version=v)
+    got = session.get(Placement, p.id)
+    assert (got.status, got.tutor_rating, got.outcome) == ("done", 4, "apprenticeship")
+    assert got.skills_observed == "Hygiène (HACCP);Caisse"
+    rows = list_placements(session, trainer, status="done")
+    assert [r.id for r in rows] == [p.id] and rows[0].company == company.name
+    with pytest.raises(ValidationError) as exc:
+        change_status(session, trainer, p.id, "cancelled", reason="x")
+    # Cancelling needs a reason.
+    p2 = book_placement(
+        session, trainer, learner.id, offer.id, END + dt.timedelta(1), END + dt.timedelta(5)
+    )
+    session.commit()
+    with pytest.raises(ValidationError) as exc:
+        change_status(session, trainer, p2.id, "cancelled")
+    assert "motif" in exc.value.errors
+
+
+# --------------------------------------------------------------------------- matching from the DB
+
+
+def test_suggestions_from_database_and_cache_refresh(session, sites):
+    tpm, cavem = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    near = _company(session, tpm, "Épicerie du Port")
+    far = _company(session, tpm, "Primeur Lointain", lat=43.70, lon=7.26)  # Nice
+    other = _company(session, tpm, "Peintures Sud", lat=43.1235, lon=5.9290)
+    right = _offer(session, near, seats=1)
+    _offer(session, far)
+    _offer(session, other, code="F1606", title="Peinture en bâtiment")
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    profile, got = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert profile.project_codes == ("D1106",)
+    assert [s.offer_id for s in got][0] == right.id
+    assert "Même métier (D1106)" in got[0].explanation
+    assert "1/2 compétences" in got[0].explanation
+    assert far.id not in {s.company_id for s in got}
+    # Booking the only seat removes the offer from the next suggestions (index rebuilt).
+    other_learner = _learner(session, trainer, tpm, first_name="Yanis")
+    session.commit()
+    book_placement(session, trainer, other_learner.id, right.id, START, END)
+    session.commit()
+    _, again = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert right.id not in [s.offer_id for s in again]
+    # Filters: a job override.
+    _, painters = matching_service.suggestions_for(
+        session, trainer, learner.id, today=TODAY, job="F1606"
+    )
+    assert painters[0].project_match == "exact" and painters[0].company_id == other.id
+    outsider = make_actor(session, Role.TRAINER, cavem)
+    with pytest.raises(PermissionDenied):
+        matching_service.suggestions_for(session, outsider, learner.id, today=TODAY)
+
+
+def test_allocate_cohort_respects_seats(session, sites):
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    shop = _company(session, tpm)
+    offer = _offer(session, shop, seats=2)
+    ids = [_learner(session, trainer, tpm, first_name=f"L{i}").id for i in range(4)]
+    session.commit()
+    result = matching_service.allocate_cohort(session, trainer, site_name="TPM", today=TODAY)
+    opt, greedy = result.report.optimal, result.report.greedy
+    assert result.report.learners == 4
+    assert opt.placed == 2 and opt.seats_used() == {offer.id: 2}
+    assert greedy.placed == 2
+    assert opt.total_score >= greedy.total_score - 1e-9
+    assert set(opt.assignment) <= set(ids)
+
+
+def test_import_learners_all_or_nothing_then_upsert(session, sites):
+    tpm, cavem = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    session.commit()
+    from crm.services.learners import import_learners
+
+    good = {
+        "ref": "L-1",
+        "first_name": "Inès",
+        "last_name": "Martin",
+        "city": "Toulon",
+        "postcode": "83000",
+        "project_rome_1": "D1106",
+        "skills": "Ponctualité;Hygiène (HACCP)",
+        "mobility": "transit;walk",
+        "max_commute_min": "40",
+        "available_from": "2026-12-01",
+        "available_to": "2027-01-31",
+    }
+    bad = {**good, "ref": "L-2", "project_rome_1": "Z0000", "max_commute_min": "abc"}
+    with pytest.raises(ValidationError) as exc:
+        import_learners(session, trainer, tpm.id, [good, bad])
+    assert list(exc.value.errors) == ["ligne 3"]
+    assert "code ROME inconnu" in exc.value.errors["ligne 3"]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Learner)) == 0
+    report = import_learners(
+        session,
+        trainer,
+        tpm.id,
+        [good, {**bad, "project_rome_1": "G1602", "max_commute_min": "30"}],
+    )
+    session.commit()
+    assert (report.created, report.updated) == (2, 0)
+    again = import_learners(session, trainer, tpm.id, [{**good, "max_commute_min": "50"}])
+    session.commit()
+    assert (again.created, again.updated) == (0, 1)
+    assert session.scalar(select(Learner).where(Learner.ref == "L-1")).max_commute_min == 50
+    other = make_actor(session, Role.TRAINER, cavem)
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        import_learners(session, other, tpm.id, [good])
+
+
+def test_weights_setting_and_index_cache(session, sites):
+    from crm.models import Setting
+
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    shop = _company(session, tpm, "Épicerie Loin", lat=43.1450, lon=5.9300)  # ~2.5 km
+    painter = _company(session, tpm, "Peintre Voisin", lat=43.1236, lon=5.9290)  # next door
+    same_job = _offer(session, shop)
+    other_job = _offer(session, painter, code="F1606", title="Peinture")
+    learner = _learner(session, trainer, tpm)
+    session.commit()
+    first = matching_service.offer_index(session, TODAY)
+    assert matching_service.offer_index(session, TODAY) is first  # nothing changed: cached
+    _, got = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert got[0].offer_id == same_job.id
+    session.add(
+        Setting(
+            key=matching_service.WEIGHTS_SETTING,
+            value={"project": 0, "skills": 0, "commute": 1, "reliability": 0, "fairness": 0},
+        )
+    )
+    session.commit()
+    _, got = matching_service.suggestions_for(session, trainer, learner.id, today=TODAY)
+    assert got[0].offer_id == other_job.id
+    session.get(Offer, other_job.id).seats = 3
+    session.commit()
+    assert matching_service.offer_index(session, TODAY) is not first  # offers changed: rebuilt
