@@ -10,7 +10,8 @@ from crm.errors import CapacityError, PasserelleError, ValidationError
 from crm.services.learners import list_learners, rome_options
 from crm.services.matching import suggestions_for
 from crm.services.placements import book_placement
-from matching.commute import MODE_LABELS_FR
+from matching.commute import MODE_LABELS_FR, reachable_km
+from pages._maps import suggestions_map
 from pages._ui import db_session, fmt_date, require_actor, show_error
 
 TOP = 10
@@ -18,27 +19,20 @@ PMSMP_DAYS = 14  # default length of a proposed immersion
 
 
 def show_map(profile, suggestions) -> None:
-    """The learner's home and the suggested offers (isolated: swapped for pages/_maps when present)."""
-    if profile.latitude is None or not suggestions:
-        return
-    try:
-        from pages._maps import suggestions_map  # written by another engineer
-    except ImportError:
-        suggestions_map = None
-    home = (profile.latitude, profile.longitude)
-    if suggestions_map is not None:
-        radius = max(s.distance_km for s in suggestions)
-        suggestions_map(home, suggestions, radius)
-        return
-    points = pd.DataFrame(
-        [{"lat": home[0], "lon": home[1], "color": "#d62728", "size": 120}]
-        + [
-            {"lat": s.latitude, "lon": s.longitude, "color": "#1f77b4", "size": 80}
-            for s in suggestions
-        ]
-    )
-    st.map(points, latitude="lat", longitude="lon", color="color", size="size")
-    st.caption("En rouge : domicile du stagiaire ; en bleu : offres suggérées.")
+    """The learner's home, the suggested offers and the radius reachable in the allowed time."""
+    offers = [
+        {
+            "latitude": sg.latitude,
+            "longitude": sg.longitude,
+            "title": sg.title,
+            "company": sg.company_name,
+            "minutes": sg.commute_min,
+            "distance_km": sg.distance_km,
+        }
+        for sg in suggestions
+    ]
+    radius = reachable_km(profile.max_commute_min, profile.modes)
+    suggestions_map((profile.latitude, profile.longitude), offers, radius, key="suggestions_map")
 
 
 def propose(actor, learner_id, offer_id, company_name, start, end) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from crm.db import make_engine, make_session_factory
 from crm.models import Learner, Offer, Placement, Site
 from crm.services.placements import SEAT_HOLDING_STATUSES
+from tests.test_geo_pages import assert_offline, decks, layer
 from tests.ui_helpers import actor_for, app_as, open_page
 
 
@@ -91,6 +92,13 @@ def test_suggestions_show_reasons_and_book(demo_copy, monkeypatch):
     assert any(c.startswith("Même métier (D1208)") for c in captions), captions
     scores = at.dataframe[0].value
     assert list(scores["Rang"]) == list(range(1, len(scores) + 1))
+    # The map shows the home and every suggested offer, offline (no basemap).
+    (deck,) = decks(at)
+    assert_offline(deck)
+    layer_ids = {lay["id"] for lay in deck["layers"]}
+    assert {"home", "offers"} <= layer_ids, layer_ids
+    offers_layer = layer(deck, "offers")
+    assert len(offers_layer["data"]) == len(scores)
     propose = [b for b in at.button if b.label == "Proposer"]
     propose[0].click().run()
     assert not at.exception
