@@ -440,3 +440,18 @@ def mobility(value) -> list[str]:
         if mode not in out:
             out.append(mode)
     return out
+
+
+def coordinates_into(fields: dict, clean: dict, errors: dict) -> None:
+    """Validate the optional ``latitude``/``longitude`` pair of a form into ``clean``.
+
+    Nothing happens when neither is given; an error is reported under ``latitude``.
+    """
+    if "latitude" not in fields and "longitude" not in fields:
+        return
+    try:
+        pair = coordinates(fields.get("latitude"), fields.get("longitude"))
+    except FieldError as exc:
+        errors["latitude"] = exc.message
+        return
+    clean["latitude"], clean["longitude"] = pair if pair else (None, None)

@@ -412,12 +412,7 @@ def validate_company_fields(
             clean[key] = _VALIDATORS[key](raw)
         except v.FieldError as exc:
             errors[key] = exc.message
-    if "latitude" in fields or "longitude" in fields:
-        try:
-            pair = v.coordinates(fields.get("latitude"), fields.get("longitude"))
-            clean["latitude"], clean["longitude"] = pair if pair else (None, None)
-        except v.FieldError as exc:
-            errors["latitude"] = exc.message
+    v.coordinates_into(fields, clean, errors)
     if (creating or "name" in fields) and not clean.get("name") and "name" not in errors:
         errors["name"] = "La raison sociale est obligatoire."
     for key, model in (("site_id", Site), ("owner_id", User)):

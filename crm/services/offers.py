@@ -104,12 +104,7 @@ def validate_offer_fields(
             clean[key] = _VALIDATORS[key](raw)
         except v.FieldError as exc:
             errors[key] = exc.message
-    if "latitude" in fields or "longitude" in fields:
-        try:
-            pair = v.coordinates(fields.get("latitude"), fields.get("longitude"))
-            clean["latitude"], clean["longitude"] = pair if pair else (None, None)
-        except v.FieldError as exc:
-            errors["latitude"] = exc.message
+    v.coordinates_into(fields, clean, errors)
     if "tutor_id" in fields:
         tid = fields["tutor_id"]
         if tid in (None, ""):
