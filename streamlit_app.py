@@ -80,6 +80,10 @@ def _navigation(role: Role):
             continue
         page = st.Page(spec.path, title=spec.title, default=role in spec.default_for)
         sections.setdefault(spec.section, []).append(page)
+    # The role's own section (the one holding its home page) comes first in the menu.
+    home = next((s.section for s in PAGES if role in s.default_for), None)
+    if home in sections:
+        sections = {home: sections.pop(home), **sections}
     return sections
 
 

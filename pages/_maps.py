@@ -26,7 +26,12 @@ STATUS_COLORS = {
     "inactive": [220, 38, 38, 200],
 }
 # Streamlit colour names used in the legends (``:green[●]``), matching the RGB above.
-STATUS_LEGEND_COLORS = {"prospect": "gray", "contacted": "orange", "partner": "green", "inactive": "red"}
+STATUS_LEGEND_COLORS = {
+    "prospect": "gray",
+    "contacted": "orange",
+    "partner": "green",
+    "inactive": "red",
+}
 HOME_COLOR = [37, 99, 235, 255]
 OFFER_COLOR = [22, 163, 74, 230]
 RADIUS_FILL = [37, 99, 235, 30]

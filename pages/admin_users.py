@@ -44,7 +44,9 @@ with st.expander("Créer un compte"):
         display_name = st.text_input("Nom affiché", key="new_display_name")
         email = st.text_input("Courriel (connexion avec le compte de l'école)", key="new_email")
         role = st.selectbox("Rôle", ROLES, format_func=ROLE_FR.get, key="new_role")
-        site_names = st.multiselect("Sites", list(sites.values()), key="new_sites")
+        site_names = st.multiselect(
+            "Sites", list(sites.values()), key="new_sites", placeholder="Choisir…"
+        )
         password = st.text_input(
             "Mot de passe initial (10 caractères au moins ; vide = compte de l'école seulement)",
             type="password",
@@ -121,6 +123,7 @@ with st.form("role_sites"):
         list(name_to_id),
         default=[n for n in selected.sites if n in name_to_id],
         key="edit_sites",
+        placeholder="Choisir…",
     )
     new_email = st.text_input("Courriel", value=selected.email or "", key="edit_email")
     save = st.form_submit_button("Enregistrer rôle, sites et courriel")

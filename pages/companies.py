@@ -42,15 +42,25 @@ statuses = c1.multiselect(
     options=list(PARTNER_STATUS_FR),
     format_func=PARTNER_STATUS_FR.get,
     key="company_status",
+    placeholder="Tous",
 )
-site_ids = c2.multiselect("Site", options=list(sites), format_func=sites.get, key="company_sites")
+site_ids = c2.multiselect(
+    "Site", options=list(sites), format_func=sites.get, key="company_sites", placeholder="Tous"
+)
 sectors = c3.multiselect(
-    "Secteur", options=sorted({r.sector for r in rows if r.sector}), key="company_sectors"
+    "Secteur",
+    options=sorted({r.sector for r in rows if r.sector}),
+    key="company_sectors",
+    placeholder="Tous",
 )
 c4, c5, c6, c7 = st.columns(4)
 owners = {r.owner_id: r.owner for r in rows if r.owner_id}
 owner_ids = c4.multiselect(
-    "Chargé(e)", options=list(owners), format_func=owners.get, key="company_owners"
+    "Chargé(e)",
+    options=list(owners),
+    format_func=owners.get,
+    key="company_owners",
+    placeholder="Tous",
 )
 months = c5.number_input(
     "Sans contact depuis (mois, 0 = tous)", min_value=0, max_value=60, value=0, key="company_months"

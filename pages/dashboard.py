@@ -44,6 +44,7 @@ chosen_sites = c1.multiselect(
     default=list(site_options),
     format_func=site_options.get,
     key="dash_sites",
+    placeholder="Choisir…",
 )
 preset = c2.selectbox(
     "Période",

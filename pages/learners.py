@@ -180,6 +180,7 @@ with st.form(f"learner_form_{chosen}"):
         options=list(MODE_LABELS_FR),
         default=learner.mobility_modes if learner else ["transit", "walk"],
         format_func=MODE_LABELS_FR.get,
+        placeholder="Choisir…",
     )
     max_commute = m2.number_input(
         "Trajet maximum (minutes)",

@@ -14,7 +14,9 @@ st.title("Capacité d'accueil")
 a, b, c, d = st.columns(4)
 with db_session() as session:
     sites = {s.id: s.name for s in list_sites(session)}
-site_ids = a.multiselect("Site", list(sites), format_func=sites.get, key="offers_sites")
+site_ids = a.multiselect(
+    "Site", list(sites), format_func=sites.get, key="offers_sites", placeholder="Tous"
+)
 rome = b.text_input("Code ROME ou métier", key="offers_rome")
 free_only = c.checkbox("Places libres seulement", key="offers_free")
 closed = d.checkbox("Inclure les offres fermées", key="offers_closed")

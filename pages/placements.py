@@ -31,6 +31,7 @@ statuses = st.multiselect(
     default=["proposed", "confirmed", "in_progress"],
     format_func=PLACEMENT_STATUS_FR.get,
     key="placements_status",
+    placeholder="Tous",
 )
 with db_session() as session:
     rows = list_placements(session, actor, status=statuses or None)
@@ -122,6 +123,7 @@ if p.status in ("in_progress", "done"):
             "Compétences observées",
             options=sorted(set(skills_ref) | set(split_list(p.skills_observed))),
             default=split_list(p.skills_observed),
+            placeholder="Choisir…",
         )
         incident = st.checkbox("Incident pendant la période", value=p.incident)
         outcome_options = ["", *OUTCOME_FR]
