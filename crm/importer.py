@@ -286,12 +286,21 @@ class ImportReport:
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM (Excel's "Unicode text"), else Windows-1252.
+
+    NUL characters are dropped: never meaningful in a cell, and PostgreSQL
+    refuses them in text columns.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    return text.replace("\x00", "")
 
 
 def read_table(data: bytes, filename: str = "") -> list[tuple[int, dict[str, object]]]:
@@ -317,7 +326,20 @@ def read_table(data: bytes, filename: str = "") -> list[tuple[int, dict[str, obj
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = None
     rows = []
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            reason = (
+                "cellule trop longue"
+                if "field limit" in str(exc)
+                else "guillemets ou séparateurs mal formés"
+            )
+            raise ValidationError(
+                {"Fichier": f"Ligne {reader.line_num} illisible ({reason}) : rien n'a été importé."}
+            ) from None
         line = reader.line_num
         if header is None:
             header = [h.strip() for h in values]
@@ -381,6 +403,7 @@ def _val(fn, raw, label, errors):
 # Imports place addresses offline (cache or commune centre); `passerelle geocode --missing`
 # asks the provider afterwards, so a large file stays fast and all-or-nothing.
 IMPORT_GEOCODER = Geocoder("offline")
+
 
 def _by_ref(session: Session, model, ref):
     if not ref:
@@ -526,9 +549,7 @@ def _import_company(session, actor, row) -> str:
     if fields.get("status") in (None, ""):
         fields.pop("status", None)
     before = company.version
-    update_company(
-        session, actor, company.id, company.version, geocoder=IMPORT_GEOCODER, **fields
-    )
+    update_company(session, actor, company.id, company.version, geocoder=IMPORT_GEOCODER, **fields)
     return "updated" if company.version != before else "unchanged"
 
 
