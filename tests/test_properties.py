@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
 import string
+from urllib.parse import urlparse
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 
 from crm import validation as v
 from crm.auth import SYSTEM
+from crm.db import make_engine, make_session_factory
 from crm.errors import ValidationError
 from crm.importer import KINDS, REQUIRED, import_data, read_table
 from crm.models import AuditEvent, Company, Contact, Interaction, Learner, Offer, Placement, Site
@@ -331,3 +334,40 @@ def test_read_table_on_random_bytes(data, name):
         return
     for line, rec in rows:
         assert isinstance(line, int) and isinstance(rec, dict)
+
+
+# --------------------------------------------------------------------------- the import page
+
+
+@pytest.mark.parametrize(
+    "filename,data,message",
+    [
+        ("entreprises.csv", b"ref,name\nR1," + b"x" * 1_000_000 + b"\n", "cellule trop longue"),
+        ("entreprises.xlsx", b"PK\x03\x04 pas un classeur", "Classeur XLSX illisible"),
+        ("entreprises.csv", b"ref,ville\nR1,Toulon\n", "Colonne(s) obligatoire(s) absente(s)"),
+    ],
+)
+def test_import_page_shows_the_error_for_a_malformed_upload(
+    demo_sqlite_url, tmp_path, monkeypatch, filename, data, message
+):
+    """Uploading a malformed file through st.file_uploader: a French error, no exception."""
+    from tests.ui_helpers import app_as, open_page
+
+    copy = tmp_path / "demo.db"
+    shutil.copy(urlparse(demo_sqlite_url).path, copy)
+    url = f"sqlite:///{copy}"
+    at = open_page(app_as(url, monkeypatch, "officer"), "pages/import_export.py")
+    mime = "text/csv" if filename.endswith(".csv") else "application/octet-stream"
+    at.get("file_uploader")[0].upload(filename, data, mime).run()
+    assert not at.exception
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    shown = " ".join([e.value for e in at.error] + [m.value for m in at.markdown])
+    assert "Rien n'a été enregistré" in shown and message in shown, shown
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        imports = s.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import")
+        )
+    engine.dispose()
+    assert imports == 0
