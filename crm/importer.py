@@ -14,6 +14,7 @@ Import rules
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -29,7 +30,7 @@ from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.config import get_settings
 from crm.dedupe import company_records, find_duplicates
-from crm.errors import PasserelleError, PermissionDenied, ValidationError
+from crm.errors import DatabaseUnavailable, PasserelleError, PermissionDenied, ValidationError
 from crm.geo import Geocoder
 from crm.models import (
     SEAT_HOLDING_STATUSES,
@@ -827,7 +828,26 @@ def import_data(
     dry_run: bool = False,
     skip_invalid: bool = False,
 ) -> ImportReport:
-    """Import ``data`` (CSV/XLSX bytes) as ``kind``; see the module docstring for the rules."""
+    """Import ``data`` (CSV/XLSX bytes) as ``kind``; see the module docstring for the rules.
+
+    A database failure in the middle (connection lost, server restarted, disk
+    error) rolls the whole import back and raises :class:`DatabaseUnavailable`
+    with a French message: nothing of the file is kept, it can be imported again.
+    """
+    try:
+        return _import_data(session, actor, kind, data, filename, dry_run, skip_invalid)
+    except DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            raise
+        with contextlib.suppress(Exception):  # the connection is gone: the server rolled back
+            session.rollback()
+        raise DatabaseUnavailable(
+            "La connexion à la base de données a été perdue pendant l'import : "
+            "rien n'a été importé. Réessayez l'import du même fichier."
+        ) from exc
+
+
+def _import_data(session, actor, kind, data, filename, dry_run, skip_invalid) -> ImportReport:
     authorize(actor, Perm.IMPORT)
     if kind not in KINDS:
         raise ValidationError(
