@@ -36,5 +36,9 @@ class CapacityError(PasserelleError):
     """No free seat left (booking refused)."""
 
 
+class DatabaseUnavailable(PasserelleError):
+    """The database connection was lost in the middle of a unit of work (rolled back)."""
+
+
 class AuthenticationError(PasserelleError):
     pass

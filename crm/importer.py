@@ -14,6 +14,7 @@ Import rules
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -29,7 +30,7 @@ from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.config import get_settings
 from crm.dedupe import company_records, find_duplicates
-from crm.errors import PasserelleError, PermissionDenied, ValidationError
+from crm.errors import DatabaseUnavailable, PasserelleError, PermissionDenied, ValidationError
 from crm.geo import Geocoder
 from crm.models import (
     SEAT_HOLDING_STATUSES,
@@ -286,12 +287,21 @@ class ImportReport:
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM (Excel's "Unicode text"), else Windows-1252.
+
+    NUL characters are dropped: never meaningful in a cell, and PostgreSQL
+    refuses them in text columns.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    return text.replace("\x00", "")
 
 
 def read_table(data: bytes, filename: str = "") -> list[tuple[int, dict[str, object]]]:
@@ -317,7 +327,20 @@ def read_table(data: bytes, filename: str = "") -> list[tuple[int, dict[str, obj
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = None
     rows = []
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            reason = (
+                "cellule trop longue"
+                if "field limit" in str(exc)
+                else "guillemets ou séparateurs mal formés"
+            )
+            raise ValidationError(
+                {"Fichier": f"Ligne {reader.line_num} illisible ({reason}) : rien n'a été importé."}
+            ) from None
         line = reader.line_num
         if header is None:
             header = [h.strip() for h in values]
@@ -381,6 +404,7 @@ def _val(fn, raw, label, errors):
 # Imports place addresses offline (cache or commune centre); `passerelle geocode --missing`
 # asks the provider afterwards, so a large file stays fast and all-or-nothing.
 IMPORT_GEOCODER = Geocoder("offline")
+
 
 def _by_ref(session: Session, model, ref):
     if not ref:
@@ -526,9 +550,7 @@ def _import_company(session, actor, row) -> str:
     if fields.get("status") in (None, ""):
         fields.pop("status", None)
     before = company.version
-    update_company(
-        session, actor, company.id, company.version, geocoder=IMPORT_GEOCODER, **fields
-    )
+    update_company(session, actor, company.id, company.version, geocoder=IMPORT_GEOCODER, **fields)
     return "updated" if company.version != before else "unchanged"
 
 
@@ -806,7 +828,26 @@ def import_data(
     dry_run: bool = False,
     skip_invalid: bool = False,
 ) -> ImportReport:
-    """Import ``data`` (CSV/XLSX bytes) as ``kind``; see the module docstring for the rules."""
+    """Import ``data`` (CSV/XLSX bytes) as ``kind``; see the module docstring for the rules.
+
+    A database failure in the middle (connection lost, server restarted, disk
+    error) rolls the whole import back and raises :class:`DatabaseUnavailable`
+    with a French message: nothing of the file is kept, it can be imported again.
+    """
+    try:
+        return _import_data(session, actor, kind, data, filename, dry_run, skip_invalid)
+    except DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            raise
+        with contextlib.suppress(Exception):  # the connection is gone: the server rolled back
+            session.rollback()
+        raise DatabaseUnavailable(
+            "La connexion à la base de données a été perdue pendant l'import : "
+            "rien n'a été importé. Réessayez l'import du même fichier."
+        ) from exc
+
+
+def _import_data(session, actor, kind, data, filename, dry_run, skip_invalid) -> ImportReport:
     authorize(actor, Perm.IMPORT)
     if kind not in KINDS:
         raise ValidationError(

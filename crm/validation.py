@@ -41,7 +41,7 @@ def _text(value) -> str | None:
         text = str(value)
     except Exception:  # pragma: no cover - exotic objects
         raise FieldError("Valeur illisible.") from None
-    text = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\x00", "").strip()
     return text or None
 
 
@@ -328,7 +328,10 @@ def _number(value, label: str) -> float | None:
     if isinstance(value, bool):
         raise FieldError(f"{label} : nombre attendu.")
     if isinstance(value, int | float):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # an integer too large for a float
+            raise FieldError(f"{label} : nombre hors limites.") from None
     else:
         t = _text(value)
         if t is None:
