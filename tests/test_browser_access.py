@@ -31,7 +31,7 @@ def _nav_labels(page) -> list[str]:
 def test_trainer_is_denied_the_admin_pages(demo_copy, tmp_path):
     with streamlit_server(demo_copy) as base, chromium_page(tmp_path) as page:
         login(page, base, "trainer")
-        expect(page.get_by_role("heading", name="Entreprises").first).to_be_visible()
+        expect(page.get_by_role("heading", name="Stagiaires").first).to_be_visible()
         labels = _nav_labels(page)
         assert "Mon compte" in labels
         assert not set(ADMIN_TITLES) & set(labels)
@@ -49,7 +49,7 @@ def test_trainer_is_denied_the_admin_pages(demo_copy, tmp_path):
         page.get_by_label("Identifiant").fill("trainer")
         page.get_by_label("Mot de passe").fill("passerelle-demo")
         page.get_by_test_id("stFormSubmitButton").click()
-        expect(page.get_by_role("heading", name="Entreprises").first).to_be_visible()
+        expect(page.get_by_role("heading", name="Stagiaires").first).to_be_visible()
         for title in ADMIN_TITLES:
             expect(page.get_by_role("heading", name=title)).to_have_count(0)
         expect(page.get_by_text("audit")).to_have_count(0)
