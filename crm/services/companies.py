@@ -571,10 +571,13 @@ def change_status(
     *,
     system: bool = False,
 ) -> Company:
-    """Move a company's partner status, recording it in the history."""
+    """Move a company's partner status, recording it in the history.
+
+    ``system=True`` is the automatic move after a logged contact (prospect ->
+    contacted): it needs the right to log contacts on that company, not to edit it.
+    """
     company = _get_live(session, company_id)
-    if not system:
-        authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    authorize(actor, Perm.INTERACTION_WRITE if system else Perm.COMPANY_WRITE, company.site_id)
     new = v.choice(status, PARTNER_STATUS_LABELS, "Statut")
     if new is None or new == company.status:
         return company
