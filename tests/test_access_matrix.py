@@ -177,6 +177,17 @@ def _check(c: Call, check, result):
     return result
 
 
+def _check_company_file(c: Call, file) -> None:
+    """The placements of a company file never hand out a learner of another site."""
+    assert len(file.placements) == 2
+    for p in file.placements:
+        assert not hasattr(p, "learner"), "company file exposes learner records"
+        named = p.learner_label is not None
+        assert named == (c.actor.is_admin or c.scope == "own"), (
+            f"learner name shown={named} to {c.role}/{c.scope}"
+        )
+
+
 def _no_other_site_refs(c: Call, df) -> None:
     if c.actor.is_admin:
         return
@@ -257,8 +268,13 @@ MATRIX: list[Entry] = [
     ),
     Entry(
         "companies.get_company",
-        lambda c: companies.get_company(c.session, c.actor, c.target.company_id),
+        lambda c: _check(
+            c,
+            _check_company_file,
+            companies.get_company(c.session, c.actor, c.target.company_id),
+        ),
         anywhere(*ROLES),
+        note="every role reads the file; learners named only for the actor's own site",
     ),
     # ------------------------------------------------------------------ company writes (officers of the site, admins)
     Entry(
