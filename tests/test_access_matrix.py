@@ -177,6 +177,31 @@ def _check(c: Call, check, result):
     return result
 
 
+def _check_sites(c: Call, sites) -> None:
+    if not c.actor.is_admin:
+        assert {s.id for s in sites} <= c.actor.site_ids, "another site offered"
+
+
+def _check_worklist(c: Call, rows) -> None:
+    """Learners to place on the map: only for those who edit them, of their own sites."""
+    learner_ids = [r.id for r in rows if r.kind == "learner"]
+    if c.role in (OFFICER, MANAGER):
+        assert learner_ids == [], f"{c.role} received learners' addresses"
+    _check_learners(c, [c.session.get(Learner, i) for i in learner_ids])
+    if c.role == TRAINER:
+        assert c.world.targets["own"].learner2_id in learner_ids  # the check is not vacuous
+
+
+def _check_placement_rows(c: Call, rows) -> None:
+    sites = {c.session.get(Learner, r.learner_id).site_id for r in rows}
+    assert sites, "no placement listed: the check would be vacuous"
+    if not c.actor.is_admin:
+        assert sites <= c.actor.site_ids, "placement of another site's learner listed"
+    for r in rows:
+        for private in ("support_notes", "birth_date", "address"):
+            assert not hasattr(r, private), f"placement row carries {private}"
+
+
 def _check_company_file(c: Call, file) -> None:
     """The placements of a company file never hand out a learner of another site."""
     assert len(file.placements) == 2
@@ -439,13 +464,7 @@ MATRIX: list[Entry] = [
     ),
     Entry(
         "learners.sites_for",
-        lambda c: _check(
-            c,
-            lambda c, sites: _check_learners(
-                c, [type("S", (), {"site_id": s.id})() for s in sites]
-            ),
-            learners.sites_for(c.session, c.actor),
-        ),
+        lambda c: _check(c, _check_sites, learners.sites_for(c.session, c.actor)),
         anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
     ),
     Entry(
@@ -504,6 +523,12 @@ MATRIX: list[Entry] = [
         "placements.list_placements",
         lambda c: placements.list_placements(c.session, c.actor, site_id=c.target.site_id),
         own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.list_placements[all my sites]",
+        lambda c: _check(c, _check_placement_rows, placements.list_placements(c.session, c.actor)),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+        note="no site given: only placements of the actor's sites' learners (checked per row)",
     ),
     Entry(
         "placements.book_placement",
@@ -604,16 +629,7 @@ MATRIX: list[Entry] = [
     ),
     Entry(
         "geo.service.worklist",
-        lambda c: _check(
-            c,
-            lambda c, rows: _check_learners(
-                c,
-                [c.session.get(Learner, r.id) for r in rows if r.kind == "learner"]
-                if c.role != OFFICER
-                else [r for r in rows if r.kind == "learner"],
-            ),
-            geo_service.worklist(c.session, c.actor),
-        ),
+        lambda c: _check(c, _check_worklist, geo_service.worklist(c.session, c.actor)),
         anywhere(*ROLES),
         note="a list filtered by the actor's rights (empty for managers); no denial",
     ),

@@ -13,6 +13,7 @@ from tests.browser_support import chromium_page, login, streamlit_server
 pytestmark = pytest.mark.browser
 
 ADMIN_TITLES = ("Journal d'audit", "Utilisateurs", "Paramètres")
+TRAINER_LANDING = "Stagiaires"
 
 
 @pytest.fixture
@@ -31,7 +32,8 @@ def _nav_labels(page) -> list[str]:
 def test_trainer_is_denied_the_admin_pages(demo_copy, tmp_path):
     with streamlit_server(demo_copy) as base, chromium_page(tmp_path) as page:
         login(page, base, "trainer")
-        expect(page.get_by_role("heading", name="Entreprises").first).to_be_visible()
+        # Trainers land on their learners (the default page of their role).
+        expect(page.get_by_role("heading", name=TRAINER_LANDING).first).to_be_visible()
         labels = _nav_labels(page)
         assert "Mon compte" in labels
         assert not set(ADMIN_TITLES) & set(labels)
@@ -49,7 +51,7 @@ def test_trainer_is_denied_the_admin_pages(demo_copy, tmp_path):
         page.get_by_label("Identifiant").fill("trainer")
         page.get_by_label("Mot de passe").fill("passerelle-demo")
         page.get_by_test_id("stFormSubmitButton").click()
-        expect(page.get_by_role("heading", name="Entreprises").first).to_be_visible()
+        expect(page.get_by_role("heading", name=TRAINER_LANDING).first).to_be_visible()
         for title in ADMIN_TITLES:
             expect(page.get_by_role("heading", name=title)).to_have_count(0)
         expect(page.get_by_text("audit")).to_have_count(0)
