@@ -926,6 +926,8 @@ def record_export(
     """Audit a download of statistics (what and for which filters; no personal data)."""
     authorize(actor, Perm.EXPORT)
     authorize(actor, Perm.STATS_READ)
+    for site_id in filters.site_ids:
+        authorize(actor, Perm.STATS_READ, site_id)
     audit.record(
         session,
         actor,

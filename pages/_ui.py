@@ -127,6 +127,25 @@ def show_error(exc: PasserelleError) -> None:
         st.error(str(exc))
 
 
+def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = "learner_id") -> None:
+    """A learner id asked for (session state, link) but not listed: let the service decide.
+
+    A learner of another site gets the service's refusal (and the request is dropped),
+    never the data; an own-site learner who is simply not listed (e.g. exited) is ignored.
+    """
+    from crm.services.learners import get_learner
+
+    requested = st.session_state.get(key)
+    if not requested or requested in visible_ids:
+        return
+    try:
+        with db_session() as session:
+            get_learner(session, actor, requested)
+    except PasserelleError as exc:
+        st.session_state.pop(key, None)
+        show_error(exc)
+
+
 def fmt_date(value) -> str:
     if value is None:
         return ""

@@ -91,7 +91,7 @@ try:
         owner_name = c.owner.display_name if c.owner else "—"
         placements = [
             {
-                "Stagiaire": f"{p.learner.first_name} {p.learner.last_name[:1]}.",
+                "Stagiaire": p.learner_label or "Stagiaire d'un autre site",
                 "Du": fmt_date(p.start_date),
                 "Au": fmt_date(p.end_date),
                 "Métier": p.rome_code,

@@ -18,7 +18,13 @@ from crm.services.learners import (
     update_learner,
 )
 from matching.commute import MODE_LABELS_FR
-from pages._ui import db_session, fmt_date, require_actor, show_error
+from pages._ui import (
+    db_session,
+    fmt_date,
+    refuse_unlisted_learner,
+    require_actor,
+    show_error,
+)
 
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.LEARNER_WRITE)
@@ -105,6 +111,7 @@ if can_write and actor.has(Perm.IMPORT):
                 st.rerun()
 
 NEW = 0
+refuse_unlisted_learner(actor, by_id)
 choices = [NEW, *[lr.id for lr in shown]] if can_write else [lr.id for lr in shown]
 labels = {NEW: "➕ Nouveau stagiaire", **{lr.id: f"{lr.last_name} {lr.first_name}" for lr in shown}}
 current = st.session_state.get("learner_id")

@@ -12,7 +12,13 @@ from crm.services.matching import suggestions_for
 from crm.services.placements import book_placement
 from matching.commute import MODE_LABELS_FR, reachable_km
 from pages._maps import suggestions_map
-from pages._ui import db_session, fmt_date, require_actor, show_error
+from pages._ui import (
+    db_session,
+    fmt_date,
+    refuse_unlisted_learner,
+    require_actor,
+    show_error,
+)
 
 TOP = 10
 PMSMP_DAYS = 14  # default length of a proposed immersion
@@ -69,6 +75,7 @@ labels = {
     for lr in learners
 }
 ids = list(labels)
+refuse_unlisted_learner(actor, labels)
 current = st.session_state.get("learner_id")
 learner_id = st.selectbox(
     "Stagiaire",

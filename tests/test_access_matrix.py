@@ -44,10 +44,35 @@ import pytest
 from sqlalchemy.orm import Session
 
 import crm.services
+from crm import importer, stats
 from crm.auth import Actor, Perm, authorize
 from crm.errors import PermissionDenied
-from crm.models import Company, Contact, Learner, Offer, Placement, Role, Site, User
-from crm.services import audit_log, companies, privacy, settings, users
+from crm.geo import service as geo_service
+from crm.models import (
+    Company,
+    Contact,
+    Interaction,
+    Learner,
+    Offer,
+    Placement,
+    Role,
+    Site,
+    User,
+)
+from crm.services import (
+    audit_log,
+    companies,
+    contacts,
+    interactions,
+    learners,
+    matching,
+    merge,
+    offers,
+    placements,
+    privacy,
+    settings,
+    users,
+)
 from tests.conftest import make_actor
 
 OFFICER, TRAINER, MANAGER, ADMIN = Role.OFFICER, Role.TRAINER, Role.MANAGER, Role.ADMIN
@@ -77,6 +102,12 @@ class Target:
     learner_id: int
     placement_id: int
     user_id: int
+    site_name: str = ""
+    company2_id: int = 0  # a second company of the site (merges)
+    offer2_id: int = 0  # an open offer with free seats (booking)
+    learner2_id: int = 0  # an active adult learner awaiting a placement
+    placement2_id: int = 0  # a "proposed" placement (status changes)
+    interaction_id: int = 0  # an interaction with an open next action
 
 
 @dataclass
@@ -123,6 +154,118 @@ def _policy(perm: Perm, allowed: Expected, site_bound: bool = True) -> Entry:
 _counter = iter(range(10**6))
 
 
+TODAY = dt.date(2026, 11, 23)
+
+
+def _version(c: Call, model, ident: int) -> int:
+    return c.session.get(model, ident).version
+
+
+def _check_learners(c: Call, items) -> None:
+    """No learner of another site for non-admins; never notes nor birth dates for officers."""
+    for item in items:
+        if not c.actor.is_admin:
+            assert item.site_id in c.actor.site_ids, f"learner of site {item.site_id} leaked"
+        if c.role == OFFICER:
+            assert not isinstance(item, Learner), "officer received a full learner record"
+            for private in ("support_notes", "birth_date", "address", "project_text"):
+                assert not hasattr(item, private), f"officer received {private}"
+
+
+def _check(c: Call, check, result):
+    check(c, result)
+    return result
+
+
+def _check_sites(c: Call, sites) -> None:
+    if not c.actor.is_admin:
+        assert {s.id for s in sites} <= c.actor.site_ids, "another site offered"
+
+
+def _check_worklist(c: Call, rows) -> None:
+    """Learners to place on the map: only for those who edit them, of their own sites."""
+    learner_ids = [r.id for r in rows if r.kind == "learner"]
+    if c.role in (OFFICER, MANAGER):
+        assert learner_ids == [], f"{c.role} received learners' addresses"
+    _check_learners(c, [c.session.get(Learner, i) for i in learner_ids])
+    if c.role == TRAINER:
+        assert c.world.targets["own"].learner2_id in learner_ids  # the check is not vacuous
+
+
+def _check_placement_rows(c: Call, rows) -> None:
+    sites = {c.session.get(Learner, r.learner_id).site_id for r in rows}
+    assert sites, "no placement listed: the check would be vacuous"
+    if not c.actor.is_admin:
+        assert sites <= c.actor.site_ids, "placement of another site's learner listed"
+    for r in rows:
+        for private in ("support_notes", "birth_date", "address"):
+            assert not hasattr(r, private), f"placement row carries {private}"
+
+
+def _check_company_file(c: Call, file) -> None:
+    """The placements of a company file never hand out a learner of another site."""
+    assert len(file.placements) == 2
+    for p in file.placements:
+        assert not hasattr(p, "learner"), "company file exposes learner records"
+        named = p.learner_label is not None
+        assert named == (c.actor.is_admin or c.scope == "own"), (
+            f"learner name shown={named} to {c.role}/{c.scope}"
+        )
+
+
+def _no_other_site_refs(c: Call, df) -> None:
+    if c.actor.is_admin:
+        return
+    text = df.to_csv()
+    for tag in ("L-other", "L2-other"):
+        assert tag not in text, f"export leaked another site's learner {tag}"
+    assert "support_notes" not in df.columns or c.role != OFFICER
+
+
+def _imported(report):
+    """An import whose rows were all refused for access counts as a denial."""
+    if report.imported:
+        return report
+    denied = str(PermissionDenied())
+    if report.rejected and all(r.reason == denied for r in report.rejected):
+        raise PermissionDenied()
+    raise AssertionError(f"import rejected: {report.rejected!r}")
+
+
+def _filters(c: Call) -> stats.StatsFilters:
+    return stats.StatsFilters(
+        dt.date(2026, 1, 1), dt.date(2026, 12, 31), site_ids=(c.target.site_id,), today=TODAY
+    )
+
+
+def _stats_entry(name: str) -> Entry:
+    func = getattr(stats, name)
+    return Entry(
+        f"stats.{name}",
+        lambda c: func(c.session, c.actor, _filters(c)),
+        own_site(MANAGER) | anywhere(ADMIN),
+    )
+
+
+STATS_FUNCTIONS = (
+    "scope_sites",
+    "school_report",
+    "partners_by_sector",
+    "partners_by_domain",
+    "capacity",
+    "unused_offers",
+    "placements_by_month",
+    "placements_by_job",
+    "placements_by_site",
+    "outcomes",
+    "officer_activity",
+    "overdue_followups",
+    "partner_points",
+    "dashboard",
+    "report_workbook",
+)
+
+
 MATRIX: list[Entry] = [
     # ------------------------------------------------------------------ the policy, permission by permission
     _policy(Perm.COMPANY_READ, anywhere(*ROLES), site_bound=False),
@@ -150,8 +293,372 @@ MATRIX: list[Entry] = [
     ),
     Entry(
         "companies.get_company",
-        lambda c: companies.get_company(c.session, c.actor, c.target.company_id),
+        lambda c: _check(
+            c,
+            _check_company_file,
+            companies.get_company(c.session, c.actor, c.target.company_id),
+        ),
         anywhere(*ROLES),
+        note="every role reads the file; learners named only for the actor's own site",
+    ),
+    # ------------------------------------------------------------------ company writes (officers of the site, admins)
+    Entry(
+        "companies.create_company",
+        lambda c: companies.create_company(
+            c.session, c.actor, name=f"Nouvelle {next(_counter)}", site_id=c.target.site_id
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "companies.update_company",
+        lambda c: companies.update_company(
+            c.session,
+            c.actor,
+            c.target.company_id,
+            _version(c, Company, c.target.company_id),
+            name="Entreprise renommée",
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "companies.change_status",
+        lambda c: companies.change_status(
+            c.session, c.actor, c.target.company2_id, "inactive", "fermeture"
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "companies.change_status[system flag]",
+        lambda c: companies.change_status(
+            c.session, c.actor, c.target.company2_id, "inactive", "fermeture", system=True
+        ),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+        note="automatic move after a logged contact: needs the interaction right",
+    ),
+    Entry(
+        "contacts.create_contact",
+        lambda c: contacts.create_contact(
+            c.session, c.actor, c.target.company_id, last_name="Durand", first_name="Léa"
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "contacts.update_contact",
+        lambda c: contacts.update_contact(c.session, c.actor, c.target.contact_id, first_name="Jo"),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ interactions
+    Entry(
+        "interactions.journal",
+        lambda c: interactions.journal(c.session, c.actor, site_ids=[c.target.site_id]),
+        anywhere(*ROLES),
+    ),
+    Entry(
+        "interactions.log_interaction",
+        lambda c: interactions.log_interaction(
+            c.session, c.actor, c.target.company_id, kind="call", summary="Appel de suivi"
+        ),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "interactions.mark_done",
+        lambda c: interactions.mark_done(c.session, c.actor, c.target.interaction_id),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "interactions.reschedule",
+        lambda c: interactions.reschedule(
+            c.session, c.actor, c.target.interaction_id, dt.date(2027, 1, 15)
+        ),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "interactions.my_followups",
+        lambda c: interactions.my_followups(c.session, c.actor, today=TODAY),
+        anywhere(OFFICER, TRAINER, ADMIN),
+    ),
+    # ------------------------------------------------------------------ merges
+    Entry(
+        "merge.duplicate_pairs",
+        lambda c: merge.duplicate_pairs(c.session, c.actor),
+        anywhere(*ROLES),
+    ),
+    Entry(
+        "merge.merge_companies",
+        lambda c: merge.merge_companies(
+            c.session, c.actor, c.target.company_id, c.target.company2_id
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "merge.merge_companies[across sites]",
+        lambda c: merge.merge_companies(
+            c.session,
+            c.actor,
+            c.world.targets["own"].company2_id,
+            c.world.targets["other"].company2_id,
+        ),
+        anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ offers
+    Entry(
+        "offers.list_offers",
+        lambda c: offers.list_offers(c.session, c.actor, today=TODAY),
+        anywhere(*ROLES),
+    ),
+    Entry(
+        "offers.create_offer",
+        lambda c: offers.create_offer(
+            c.session, c.actor, c.target.company_id, rome_code="D1102", title="Vente", seats=1
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "offers.update_offer",
+        lambda c: offers.update_offer(
+            c.session,
+            c.actor,
+            c.target.offer_id,
+            _version(c, Offer, c.target.offer_id),
+            title="Vente conseil",
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "offers.pause_offer",
+        lambda c: offers.pause_offer(c.session, c.actor, c.target.offer_id, dt.date(2027, 1, 31)),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "offers.reopen_offer",
+        lambda c: offers.reopen_offer(c.session, c.actor, c.target.offer_id),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "offers.close_offer",
+        lambda c: offers.close_offer(c.session, c.actor, c.target.offer_id),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ learners (site-bound)
+    Entry(
+        "learners.get_learner",
+        lambda c: _check(
+            c, _check_learners, [learners.get_learner(c.session, c.actor, c.target.learner2_id)]
+        ),
+        own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "learners.list_learners",
+        lambda c: _check(
+            c, _check_learners, learners.list_learners(c.session, c.actor, site_id=c.target.site_id)
+        ),
+        own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "learners.list_learners[all my sites]",
+        lambda c: _check(
+            c, _check_learners, learners.list_learners(c.session, c.actor, status=None)
+        ),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+        note="no site given: only the actor's sites come back (checked per row)",
+    ),
+    Entry(
+        "learners.sites_for",
+        lambda c: _check(c, _check_sites, learners.sites_for(c.session, c.actor)),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+    ),
+    Entry(
+        "learners.create_learner",
+        lambda c: learners.create_learner(
+            c.session,
+            c.actor,
+            c.target.site_id,
+            first_name="Nina",
+            last_name="Martin",
+            entry_date=dt.date(2026, 11, 2),
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "learners.update_learner",
+        lambda c: learners.update_learner(
+            c.session, c.actor, c.target.learner2_id, max_commute_min=30
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "learners.import_learners",
+        lambda c: learners.import_learners(
+            c.session,
+            c.actor,
+            c.target.site_id,
+            [{"ref": f"IMP-{next(_counter)}", "first_name": "Sam", "last_name": "Petit"}],
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ matching (full profiles: no officers)
+    Entry(
+        "matching.suggestions_for",
+        lambda c: matching.suggestions_for(c.session, c.actor, c.target.learner2_id, today=TODAY),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "matching.awaiting_learners",
+        lambda c: _check(
+            c,
+            _check_learners,
+            matching.awaiting_learners(c.session, c.actor, c.target.site_id),
+        ),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "matching.allocate_cohort",
+        lambda c: matching.allocate_cohort(
+            c.session, c.actor, site_name=c.target.site_name, today=TODAY
+        ),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ placements
+    Entry(
+        "placements.list_placements",
+        lambda c: placements.list_placements(c.session, c.actor, site_id=c.target.site_id),
+        own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.list_placements[all my sites]",
+        lambda c: _check(c, _check_placement_rows, placements.list_placements(c.session, c.actor)),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+        note="no site given: only placements of the actor's sites' learners (checked per row)",
+    ),
+    Entry(
+        "placements.book_placement",
+        lambda c: placements.book_placement(
+            c.session,
+            c.actor,
+            c.target.learner2_id,
+            c.target.offer2_id,
+            dt.date(2027, 1, 11),
+            dt.date(2027, 1, 22),
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.change_status",
+        lambda c: placements.change_status(c.session, c.actor, c.target.placement2_id, "confirmed"),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.record_follow_up",
+        lambda c: placements.record_follow_up(
+            c.session, c.actor, c.target.placement_id, tutor_rating=4
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ statistics (managers of the site, admins)
+    *[_stats_entry(name) for name in STATS_FUNCTIONS],
+    Entry(
+        "stats.sites_for",
+        lambda c: stats.sites_for(c.session, c.actor),
+        anywhere(MANAGER, ADMIN),
+    ),
+    Entry(
+        "stats.record_export",
+        lambda c: stats.record_export(c.session, c.actor, "capacity", "csv", _filters(c)),
+        own_site(MANAGER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ imports and exports
+    Entry(
+        "importer.import_data",
+        lambda c: _imported(
+            importer.import_data(
+                c.session,
+                c.actor,
+                "companies",
+                f"name;site\nImportée {next(_counter)};{c.target.site_name}\n".encode(),
+                "entreprises.csv",
+            )
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "importer.import_data[learners]",
+        lambda c: _imported(
+            importer.import_data(
+                c.session,
+                c.actor,
+                "learners",
+                (
+                    "first_name;last_name;site;entry_date\n"
+                    f"Lou;Import{next(_counter)};{c.target.site_name};2026-11-02\n"
+                ).encode(),
+                "stagiaires.csv",
+            )
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "importer.export_frame",
+        lambda c: importer.export_frame(c.session, c.actor, "companies"),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+    ),
+    Entry(
+        "importer.export_frame[learners]",
+        lambda c: _check(
+            c, _no_other_site_refs, importer.export_frame(c.session, c.actor, "learners")
+        ),
+        anywhere(TRAINER, MANAGER, ADMIN),
+        note="no site argument: rows of other sites are filtered out (checked)",
+    ),
+    Entry(
+        "importer.export_frame[placements]",
+        lambda c: _check(
+            c, _no_other_site_refs, importer.export_frame(c.session, c.actor, "placements")
+        ),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+    ),
+    Entry(
+        "importer.export_bytes",
+        lambda c: importer.export_bytes(c.session, c.actor, "offers", "offres.csv"),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+    ),
+    # ------------------------------------------------------------------ geography
+    Entry(
+        "geo.service.company_locations",
+        lambda c: geo_service.company_locations(c.session, c.actor, [c.target.company_id]),
+        anywhere(*ROLES),
+    ),
+    Entry(
+        "geo.service.worklist",
+        lambda c: _check(c, _check_worklist, geo_service.worklist(c.session, c.actor)),
+        anywhere(*ROLES),
+        note="a list filtered by the actor's rights (empty for managers); no denial",
+    ),
+    Entry(
+        "geo.service.fix_address",
+        lambda c: geo_service.fix_address(
+            c.session,
+            c.actor,
+            "company",
+            c.target.company_id,
+            address=None,
+            postcode="83000",
+            city="Toulon",
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "geo.service.drop_pin",
+        lambda c: geo_service.drop_pin(
+            c.session, c.actor, "learner", c.target.learner2_id, 43.12, 5.93
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "geo.service.drop_pin[company]",
+        lambda c: geo_service.drop_pin(
+            c.session, c.actor, "company", c.target.company_id, 43.12, 5.93
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
     ),
     # ------------------------------------------------------------------ users (admin only)
     Entry("users.site_choices", lambda c: users.site_choices(c.session, c.actor), anywhere(ADMIN)),
@@ -263,9 +770,65 @@ def _target(session: Session, site: Site, tag: str) -> Target:
         status="done",
     )
     user = User(username=f"cible-{tag}", role="officer", sites=[site])
-    session.add_all([placement, user])
+    company2 = Company(name=f"Société {tag} bis", site_id=site.id, status="partner")
+    session.add_all([placement, user, company2])
     session.flush()
-    return Target(site.id, company.id, contact.id, offer.id, learner.id, placement.id, user.id)
+    offer2 = Offer(
+        company_id=company.id,
+        rome_code="D1106",
+        title="Mise en rayon",
+        seats=3,
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2027, 12, 31),
+        open_to_minors=True,
+    )
+    learner2 = Learner(
+        site_id=site.id,
+        ref=f"L2-{tag}",
+        first_name="Autre",
+        last_name=f"Stagiaire {tag}",
+        birth_date=dt.date(2004, 5, 1),
+        entry_date=dt.date(2026, 9, 1),
+        status="active",
+        project_rome_1="D1106",
+        mobility="transit",
+        support_notes="notes confidentielles",
+    )
+    interaction = Interaction(
+        company_id=company.id,
+        author_id=None,
+        kind="call",
+        summary="Premier appel",
+        next_action="Rappeler",
+        next_action_due=dt.date(2026, 12, 1),
+    )
+    session.add_all([offer2, learner2, interaction])
+    session.flush()
+    placement2 = Placement(
+        learner_id=learner2.id,
+        offer_id=offer2.id,
+        company_id=company.id,
+        start_date=dt.date(2026, 12, 7),
+        end_date=dt.date(2026, 12, 18),
+        status="proposed",
+    )
+    session.add(placement2)
+    session.flush()
+    return Target(
+        site.id,
+        company.id,
+        contact.id,
+        offer.id,
+        learner.id,
+        placement.id,
+        user.id,
+        site.name,
+        company2.id,
+        offer2.id,
+        learner2.id,
+        placement2.id,
+        interaction.id,
+    )
 
 
 @pytest.fixture
@@ -320,16 +883,22 @@ def test_access_matrix(session, world, entry):
     )
 
 
+# Modules outside crm/services whose public (session, actor) functions are services too.
+OTHER_SERVICE_MODULES = ("crm.stats", "crm.importer", "crm.geo.service")
+
+
 def _service_functions() -> list[str]:
+    modules = [f"crm.services.{info.name}" for info in pkgutil.iter_modules(crm.services.__path__)]
     names = []
-    for info in pkgutil.iter_modules(crm.services.__path__):
-        module = importlib.import_module(f"crm.services.{info.name}")
+    for module_name in modules + list(OTHER_SERVICE_MODULES):
+        module = importlib.import_module(module_name)
+        short = module_name.removeprefix("crm.services.").removeprefix("crm.")
         for fname, func in inspect.getmembers(module, inspect.isfunction):
             if fname.startswith("_") or func.__module__ != module.__name__:
                 continue
             params = list(inspect.signature(func).parameters)
             if params[:2] == ["session", "actor"]:
-                names.append(f"{info.name}.{fname}")
+                names.append(f"{short}.{fname}")
     return sorted(names)
 
 

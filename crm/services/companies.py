@@ -21,6 +21,7 @@ from crm.models import (
     Contact,
     GeoPrecision,
     Interaction,
+    Learner,
     Offer,
     PartnerStatus,
     Placement,
@@ -140,13 +141,31 @@ class OfferUsage:
         return max(0, self.offer.seats - self.used)
 
 
+@dataclass(frozen=True)
+class CompanyPlacement:
+    """A period at the company as the company file shows it.
+
+    No learner record is handed out (companies are read by every role and site):
+    ``learner_label`` ("Prénom N.") only when the actor may read that learner's
+    placements (their own site), otherwise ``None``.
+    """
+
+    id: int
+    offer_id: int | None
+    start_date: dt.date
+    end_date: dt.date
+    rome_code: str | None
+    status: str
+    learner_label: str | None
+
+
 @dataclass
 class CompanyFile:
     company: Company
     contacts: list[Contact]
     offers: list[OfferUsage]
     interactions: list[Interaction]
-    placements: list[Placement]
+    placements: list[CompanyPlacement]
     status_history: list[CompanyStatusChange]
 
 
@@ -174,13 +193,25 @@ def get_company(session: Session, actor: Actor, company_id: int) -> CompanyFile:
             .order_by(Interaction.occurred_at.desc())
         )
     )
-    placements = list(
-        session.scalars(
-            select(Placement)
+    placements = [
+        CompanyPlacement(
+            id=p.id,
+            offer_id=p.offer_id,
+            start_date=p.start_date,
+            end_date=p.end_date,
+            rome_code=p.rome_code,
+            status=p.status,
+            learner_label=f"{first} {last[:1]}."
+            if actor.has(Perm.PLACEMENT_READ) and actor.in_scope(site_id)
+            else None,
+        )
+        for p, first, last, site_id in session.execute(
+            select(Placement, Learner.first_name, Learner.last_name, Learner.site_id)
+            .join(Learner, Learner.id == Placement.learner_id)
             .where(Placement.company_id == company_id)
             .order_by(Placement.start_date.desc())
-        )
-    )
+        ).all()
+    ]
     history = list(
         session.scalars(
             select(CompanyStatusChange)
@@ -566,10 +597,13 @@ def change_status(
     *,
     system: bool = False,
 ) -> Company:
-    """Move a company's partner status, recording it in the history."""
+    """Move a company's partner status, recording it in the history.
+
+    ``system=True`` is the automatic move after a logged contact (prospect ->
+    contacted): it needs the right to log contacts on that company, not to edit it.
+    """
     company = _get_live(session, company_id)
-    if not system:
-        authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    authorize(actor, Perm.INTERACTION_WRITE if system else Perm.COMPANY_WRITE, company.site_id)
     new = v.choice(status, PARTNER_STATUS_LABELS, "Statut")
     if new is None or new == company.status:
         return company

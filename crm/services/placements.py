@@ -316,9 +316,12 @@ def list_placements(
     status: str | list[str] | None = None,
     learner_id: int | None = None,
 ) -> list[PlacementRow]:
-    """Placements of the actor's sites' learners (trainers, managers, admins)."""
-    authorize(actor, Perm.PLACEMENT_READ)
-    authorize(actor, Perm.LEARNER_READ, site_id)
+    """Placements of the actor's sites' learners (officers, trainers, managers, admins).
+
+    Rows carry only what placing needs (learner name and reference, company, dates,
+    status, tutor's evaluation): no support notes, no birth date.
+    """
+    authorize(actor, Perm.PLACEMENT_READ, site_id)
     stmt = (
         select(Placement, Learner, Company.name, Offer.title, Site.name)
         .join(Learner, Placement.learner_id == Learner.id)
