@@ -43,7 +43,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import (
-    Date,
     Integer,
     and_,
     case,
@@ -54,6 +53,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -213,13 +213,6 @@ def _month(col, dialect: str):
 
 
 EPOCH_MONDAY = dt.date(1900, 1, 1)  # a Monday: weeks are counted from it
-
-
-def _week_index(col, dialect: str):
-    """Whole weeks between EPOCH_MONDAY and a date/datetime column (Monday-based, as ISO weeks)."""
-    if dialect == "postgresql":
-        return (cast(col, Date) - EPOCH_MONDAY) // 7
-    return cast((func.julianday(col) - func.julianday(EPOCH_MONDAY.isoformat())) / 7, Integer)
 
 
 def _monday_of(week_index: int) -> dt.date:
@@ -785,11 +778,6 @@ def _officer_name():
     return func.coalesce(User.display_name, User.username)
 
 
-def _scoped_company_ids(ids: list[int], filters: StatsFilters):
-    """Companies of the scope and sector, as a semi-join (cheaper than a join per row)."""
-    return select(Company.id).where(Company.site_id.in_(ids), _sector_clause(filters))
-
-
 def _with_officer_names(grouped):
     """Join per-author aggregates to the users table for display names (after grouping)."""
     return select(grouped, _officer_name().label("officer")).outerjoin(
@@ -797,21 +785,66 @@ def _with_officer_names(grouped):
     )
 
 
-def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
-    """Contacts logged per officer per ISO week of the period (companies of the scope)."""
-    ids = [s for s, _ in scope_sites(session, actor, filters)]
-    week = _week_index(Interaction.occurred_at, _dialect(session)).label("week")
-    grouped = (
-        select(Interaction.author_id, week, func.count().label("n"))
-        .where(
-            Interaction.company_id.in_(_scoped_company_ids(ids, filters)),
-            Interaction.occurred_at >= _start_of(filters.date_from),
-            Interaction.occurred_at < _start_of(filters.date_to + dt.timedelta(days=1)),
+_WEEKS_PER_QUERY = 250  # SQLite caps a compound SELECT at 500 terms
+
+
+def _week_bounds(filters: StatsFilters) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """(week index, start, end) of each Monday-based week, clipped to the period."""
+    first = (filters.date_from - EPOCH_MONDAY).days // 7
+    last = (filters.date_to - EPOCH_MONDAY).days // 7
+    end_of_period = filters.date_to + dt.timedelta(days=1)
+    return [
+        (
+            k,
+            _start_of(max(_monday_of(k), filters.date_from)),
+            _start_of(min(_monday_of(k + 1), end_of_period)),
         )
-        .group_by(Interaction.author_id, week)
-        .subquery()
+        for k in range(first, last + 1)
+    ]
+
+
+def _weeks_table(bounds: list[tuple[int, dt.datetime, dt.datetime]]):
+    """The weeks as a small derived table (week, lo, hi): interactions are range-joined to it,
+    so no per-row date function and no sort of the period's interactions by week."""
+    stamp = Interaction.occurred_at.type
+    rows = [
+        select(
+            cast(literal(k), Integer).label("week"),
+            literal(lo, stamp).label("lo"),  # no CAST: SQLite would make it a number
+            literal(hi, stamp).label("hi"),
+        )
+        for k, lo, hi in bounds
+    ]
+    return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("weeks")
+
+
+def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    """Contacts logged per officer per ISO week of the period (companies of the scope).
+
+    Reads the covering index ix_interactions_date_author (occurred_at, author_id, company_id).
+    """
+    ids = [s for s, _ in scope_sites(session, actor, filters)]
+    in_scope = (
+        select(Company.id)
+        .where(Company.id == Interaction.company_id, Company.site_id.in_(ids))
+        .where(_sector_clause(filters))
+        .exists()
     )
-    rows = _execute(session, _with_officer_names(grouped)).all()
+    bounds = _week_bounds(filters)
+    rows = []
+    for i in range(0, len(bounds), _WEEKS_PER_QUERY):
+        weeks = _weeks_table(bounds[i : i + _WEEKS_PER_QUERY])
+        grouped = (
+            select(Interaction.author_id, weeks.c.week, func.count().label("n"))
+            .join(
+                weeks,
+                and_(Interaction.occurred_at >= weeks.c.lo, Interaction.occurred_at < weeks.c.hi),
+            )
+            .where(in_scope)
+            .group_by(Interaction.author_id, weeks.c.week)
+            .subquery()
+        )
+        rows.extend(_execute(session, _with_officer_names(grouped)).all())
     records = []
     for r in rows:
         monday = _monday_of(r.week)
