@@ -8,8 +8,8 @@ support notes, birth date or address; nobody sees another site's learners.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +55,8 @@ EDITABLE_FIELDS = {
     "ref": "référence",
 }
 MAX_COMMUTE_RANGE = (5, 180)
+# Free-text fields and their maximum length (the columns' sizes; notes kept readable).
+TEXT_LIMITS = {"address": 300, "city": 120, "project_text": 5000, "support_notes": 5000}
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,16 @@ def _clean(session: Session, values: dict, current: Learner | None) -> dict:
             errors[EDITABLE_FIELDS["latitude"]] = exc.message
         else:
             out["latitude"], out["longitude"] = pair if pair else (None, None)
-    if out.get("postcode") and not re.fullmatch(r"\d{5}|2[AB]\d{3}", str(out["postcode"])):
-        errors[EDITABLE_FIELDS["postcode"]] = "5 chiffres attendus."
+    checks = {
+        "postcode": v.postcode,
+        **{k: partial(v.text, max_length=n) for k, n in TEXT_LIMITS.items()},
+    }
+    for key, check in checks.items():
+        if out.get(key) is not None:
+            try:
+                out[key] = check(out[key])
+            except v.FieldError as exc:
+                errors[EDITABLE_FIELDS[key]] = exc.message
     if errors:
         raise ValidationError(errors)
     # Coordinates: the commune's centre when the address changed and none were given.
