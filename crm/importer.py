@@ -10,6 +10,9 @@ Import rules
   reported with its line number and a French reason; ``skip_invalid`` imports
   the valid rows only. ``dry_run`` checks everything and imports nothing.
 - Companies that look like existing ones are reported, never merged.
+- Learners go through crm.services.learners (the Stagiaires form's rules and French
+  messages); an empty cell leaves a learner's field unchanged; a learner is never moved
+  to another site by an import.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -44,9 +48,9 @@ from crm.models import (
     PlacementKind,
     PlacementStatus,
     Site,
-    join_list,
 )
 from crm.reference import fold
+from crm.services import learners as learner_service
 from crm.services.companies import (
     PARTNER_STATUS_LABELS,
     _apply_location,
@@ -445,7 +449,7 @@ def _apply(obj, values: dict) -> bool:
 
 
 def _locate(session: Session, values: dict) -> None:
-    """Coordinates for a site/learner row through the companies' single location helper.
+    """Coordinates for a site row through the companies' single location helper.
 
     Imports place addresses offline (cache, else commune centre) so that a
     large file stays fast and atomic; ``passerelle geocode --missing`` then
@@ -608,78 +612,40 @@ def _import_offer(session, actor, row) -> str:
     return "updated" if offer.version != before else "unchanged"
 
 
+# Learner columns that are the service's fields under the same name (site, ref and
+# project_rome are mapped in _import_learner).
+_LEARNER_FIELDS = tuple(
+    c for c in COLUMNS["learners"] if c in learner_service.EDITABLE_FIELDS and c != "ref"
+)
+
+
 def _import_learner(session, actor, row) -> str:
-    errors: dict[str, str] = {}
+    """Create or update (by ref) through crm.services.learners: the form's rules and messages.
+
+    An empty cell leaves the learner's field as it is; a learner of another site is
+    never moved by an import.
+    """
     site = _site_by_name(session, row.get("site"))
     if site is None:
-        errors["site"] = "Site inconnu."
-    else:
-        authorize(actor, Perm.LEARNER_WRITE, site.id)
-    values: dict = {
-        "first_name": _val(lambda x: v.text(x, 80), row.get("first_name"), "first_name", errors),
-        "last_name": _val(lambda x: v.text(x, 80), row.get("last_name"), "last_name", errors),
-        "birth_date": _val(v.date, row.get("birth_date"), "birth_date", errors),
-        "entry_date": _val(v.date, row.get("entry_date"), "entry_date", errors),
-        "address": _val(lambda x: v.text(x, 300), row.get("address"), "address", errors),
-        "postcode": _val(v.postcode, row.get("postcode"), "postcode", errors),
-        "city": _val(lambda x: v.text(x, 120), row.get("city"), "city", errors),
-        "project_text": _val(
-            lambda x: v.text(x, 5000), row.get("project_text"), "project_text", errors
-        ),
-        "skills": join_list(str(row.get("skills") or "").split(";")),
-        "max_commute_min": _val(
-            lambda x: v.integer(x, 1, 240), row.get("max_commute_min"), "max_commute_min", errors
-        ),
-        "available_from": _val(v.date, row.get("available_from"), "available_from", errors),
-        "available_to": _val(v.date, row.get("available_to"), "available_to", errors),
-    }
-    values["latitude"], values["longitude"] = _coords(row, errors)
-    codes = _val(v.rome_codes, row.get("project_rome"), "project_rome", errors) or []
-    if len(codes) > 3:
-        errors["project_rome"] = "Trois codes ROME au plus pour le projet."
-    modes = _val(v.mobility, row.get("mobility"), "mobility", errors)
-    values["mobility"] = ";".join(modes) if modes else "transit"
-    for i in range(3):
-        values[f"project_rome_{i + 1}"] = codes[i] if i < len(codes) else None
-    for key, msg in (
-        ("first_name", "Le prénom est obligatoire."),
-        ("last_name", "Le nom est obligatoire."),
-        ("entry_date", "La date d'entrée est obligatoire."),
-    ):
-        if not values.get(key) and key not in errors:
-            errors[key] = msg
-    bd, entry = values.get("birth_date"), values.get("entry_date")
-    if bd and entry:
-        age = entry.year - bd.year - ((entry.month, entry.day) < (bd.month, bd.day))
-        if not 15 <= age <= 30:
-            errors["birth_date"] = (
-                f"Âge à l'entrée improbable ({age} ans) : vérifiez la date de naissance."
-            )
-    if bd and bd > dt.date.today():
-        errors["birth_date"] = "La date de naissance est dans le futur."
-    af, at = values.get("available_from"), values.get("available_to")
-    if af and at and at < af:
-        errors["available_to"] = "La fin de disponibilité doit suivre son début."
-    if values["max_commute_min"] is None:
-        values["max_commute_min"] = 45
-    if errors:
-        raise ValidationError(errors)
-    values["site_id"] = site.id
-    _locate(session, values)
+        raise ValidationError({"site": "Site inconnu."})
+    values = {k: row[k] for k in _LEARNER_FIELDS if row.get(k) not in (None, "")}
+    if row.get("project_rome") not in (None, ""):
+        codes = [c for c in re.split(r"[;,]", str(row["project_rome"])) if c.strip()]
+        if len(codes) > 3:
+            raise ValidationError({"project_rome": "Trois codes ROME au plus pour le projet."})
+        for i in range(3):
+            values[f"project_rome_{i + 1}"] = codes[i] if i < len(codes) else None
     ref = v.text(row.get("ref"), 64)
     learner = _by_ref(session, Learner, ref) if ref else None
     if learner is None:
-        learner = Learner(ref=ref, **values)
-        session.add(learner)
-        session.flush()
-        audit.record(session, actor, "import_create", "learner", learner.id)
+        learner_service.create_learner(session, actor, site.id, ref=ref, **values)
         return "created"
-    authorize(actor, Perm.LEARNER_WRITE, learner.site_id)
-    if _apply(learner, values):
-        session.flush()
-        audit.record(session, actor, "import_update", "learner", learner.id)
-        return "updated"
-    return "unchanged"
+    if learner.site_id != site.id:
+        raise ValidationError({"site": "ce stagiaire appartient à un autre site."})
+    before = learner.version
+    learner_service.update_learner(session, actor, learner.id, **values)
+    session.flush()
+    return "updated" if learner.version != before else "unchanged"
 
 
 def _import_interaction(session, actor, row) -> str:
@@ -827,15 +793,19 @@ def import_data(
     *,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    defaults: dict[str, object] | None = None,
 ) -> ImportReport:
     """Import ``data`` (CSV/XLSX bytes) as ``kind``; see the module docstring for the rules.
 
     A database failure in the middle (connection lost, server restarted, disk
     error) rolls the whole import back and raises :class:`DatabaseUnavailable`
     with a French message: nothing of the file is kept, it can be imported again.
+
+    ``defaults`` (canonical column -> value) fills a column the file leaves out or
+    empty, e.g. the site of the Stagiaires page's learners.
     """
     try:
-        return _import_data(session, actor, kind, data, filename, dry_run, skip_invalid)
+        return _import_data(session, actor, kind, data, filename, dry_run, skip_invalid, defaults)
     except DBAPIError as exc:
         if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
             raise
@@ -847,7 +817,10 @@ def import_data(
         ) from exc
 
 
-def _import_data(session, actor, kind, data, filename, dry_run, skip_invalid) -> ImportReport:
+def _import_data(
+    session, actor, kind, data, filename, dry_run, skip_invalid, defaults
+) -> ImportReport:
+    defaults = {k: val for k, val in (defaults or {}).items() if val not in (None, "")}
     authorize(actor, Perm.IMPORT)
     if kind not in KINDS:
         raise ValidationError(
@@ -860,7 +833,7 @@ def _import_data(session, actor, kind, data, filename, dry_run, skip_invalid) ->
     report = ImportReport(kind=kind, rows=len(rows), dry_run=dry_run)
     headers = list(rows[0][1]) if rows else []
     mapping, report.unknown_columns = _header_map(kind, headers)
-    missing = [c for c in REQUIRED[kind] if c not in mapping.values()]
+    missing = [c for c in REQUIRED[kind] if c not in mapping.values() and c not in defaults]
     if rows and missing:
         raise ValidationError(
             {"Colonnes": f"Colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}."}
@@ -870,6 +843,7 @@ def _import_data(session, actor, kind, data, filename, dry_run, skip_invalid) ->
     for line, raw in rows:
         row = {mapping[h]: val for h, val in raw.items() if h in mapping}
         row = {k: _cell(val) for k, val in row.items()}
+        row.update({k: val for k, val in defaults.items() if row.get(k) in (None, "")})
         missing_values = [c for c in REQUIRED[kind] if row.get(c) in (None, "")]
         if missing_values:
             report.rejected.append(

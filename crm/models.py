@@ -282,6 +282,10 @@ class CompanyStatusChange(Base):
     """History of a company's partner status."""
 
     __tablename__ = "company_status_changes"
+    __table_args__ = (
+        # Statistics: each company's first move to "partner", read from the index alone.
+        Index("ix_status_changes_to_company", "to_status", "company_id", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
@@ -323,6 +327,8 @@ class Interaction(Timestamped, Base):
         _enum_check("kind", InteractionKind),
         Index("ix_interactions_company_date", "company_id", "occurred_at"),
         Index("ix_interactions_followup", "author_id", "next_action_done", "next_action_due"),
+        # Statistics: the period's interactions per officer and week, read from the index alone.
+        Index("ix_interactions_date_author", "occurred_at", "author_id", "company_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -466,6 +472,10 @@ class Placement(Timestamped, Base):
         ),
         Index("ix_placements_offer_status", "offer_id", "status"),
         Index("ix_placements_company_start", "company_id", "start_date"),
+        # Statistics: companies with a placement in a period, read from the index alone.
+        Index(
+            "ix_placements_company_status_period", "company_id", "status", "start_date", "end_date"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

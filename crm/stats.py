@@ -54,6 +54,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -213,13 +214,6 @@ def _month(col, dialect: str):
 
 
 EPOCH_MONDAY = dt.date(1900, 1, 1)  # a Monday: weeks are counted from it
-
-
-def _week_index(col, dialect: str):
-    """Whole weeks between EPOCH_MONDAY and a date/datetime column (Monday-based, as ISO weeks)."""
-    if dialect == "postgresql":
-        return (cast(col, Date) - EPOCH_MONDAY) // 7
-    return cast((func.julianday(col) - func.julianday(EPOCH_MONDAY.isoformat())) / 7, Integer)
 
 
 def _monday_of(week_index: int) -> dt.date:
@@ -785,11 +779,6 @@ def _officer_name():
     return func.coalesce(User.display_name, User.username)
 
 
-def _scoped_company_ids(ids: list[int], filters: StatsFilters):
-    """Companies of the scope and sector, as a semi-join (cheaper than a join per row)."""
-    return select(Company.id).where(Company.site_id.in_(ids), _sector_clause(filters))
-
-
 def _with_officer_names(grouped):
     """Join per-author aggregates to the users table for display names (after grouping)."""
     return select(grouped, _officer_name().label("officer")).outerjoin(
@@ -797,21 +786,80 @@ def _with_officer_names(grouped):
     )
 
 
-def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
-    """Contacts logged per officer per ISO week of the period (companies of the scope)."""
-    ids = [s for s, _ in scope_sites(session, actor, filters)]
-    week = _week_index(Interaction.occurred_at, _dialect(session)).label("week")
-    grouped = (
-        select(Interaction.author_id, week, func.count().label("n"))
-        .where(
-            Interaction.company_id.in_(_scoped_company_ids(ids, filters)),
+_WEEKS_PER_QUERY = 250  # SQLite caps a compound SELECT at 500 terms
+
+
+def _week_bounds(filters: StatsFilters) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """(week index, start, end) of each Monday-based week, clipped to the period."""
+    first = (filters.date_from - EPOCH_MONDAY).days // 7
+    last = (filters.date_to - EPOCH_MONDAY).days // 7
+    end_of_period = filters.date_to + dt.timedelta(days=1)
+    return [
+        (
+            k,
+            _start_of(max(_monday_of(k), filters.date_from)),
+            _start_of(min(_monday_of(k + 1), end_of_period)),
+        )
+        for k in range(first, last + 1)
+    ]
+
+
+def _weeks_table(bounds: list[tuple[int, dt.datetime, dt.datetime]]):
+    """The weeks as a small derived table (week, lo, hi): interactions are range-joined to it,
+    so no per-row date function and no sort of the period's interactions by week."""
+    stamp = Interaction.occurred_at.type
+    rows = [
+        select(
+            cast(literal(k), Integer).label("week"),
+            literal(lo, stamp).label("lo"),  # no CAST: SQLite would make it a number
+            literal(hi, stamp).label("hi"),
+        )
+        for k, lo, hi in bounds
+    ]
+    return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("weeks")
+
+
+def _officer_week_counts(session: Session, ids: list[int], filters: StatsFilters):
+    """(author_id, week, n) subqueries covering the period, one per chunk of weeks.
+
+    SQLite: interactions range-joined to the weeks table, read from the covering index
+    ix_interactions_date_author (no per-row julianday(), no sort of the year's rows).
+    PostgreSQL: the week from date arithmetic, which is cheap there, hash-aggregated.
+    """
+    in_scope = (
+        select(Company.id)
+        .where(Company.id == Interaction.company_id, Company.site_id.in_(ids))
+        .where(_sector_clause(filters))
+        .exists()
+    )
+    if _dialect(session) == "postgresql":
+        week = ((cast(Interaction.occurred_at, Date) - EPOCH_MONDAY) // 7).label("week")
+        in_period = and_(
             Interaction.occurred_at >= _start_of(filters.date_from),
             Interaction.occurred_at < _start_of(filters.date_to + dt.timedelta(days=1)),
         )
-        .group_by(Interaction.author_id, week)
-        .subquery()
-    )
-    rows = _execute(session, _with_officer_names(grouped)).all()
+        grouped = select(Interaction.author_id, week, func.count().label("n"))
+        yield grouped.where(in_scope, in_period).group_by(Interaction.author_id, week).subquery()
+        return
+    bounds = _week_bounds(filters)
+    for i in range(0, len(bounds), _WEEKS_PER_QUERY):
+        weeks = _weeks_table(bounds[i : i + _WEEKS_PER_QUERY])
+        in_week = and_(Interaction.occurred_at >= weeks.c.lo, Interaction.occurred_at < weeks.c.hi)
+        yield (
+            select(Interaction.author_id, weeks.c.week, func.count().label("n"))
+            .join(weeks, in_week)
+            .where(in_scope)
+            .group_by(Interaction.author_id, weeks.c.week)
+            .subquery()
+        )
+
+
+def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    """Contacts logged per officer per ISO week of the period (companies of the scope)."""
+    ids = [s for s, _ in scope_sites(session, actor, filters)]
+    rows = []
+    for grouped in _officer_week_counts(session, ids, filters):
+        rows.extend(_execute(session, _with_officer_names(grouped)).all())
     records = []
     for r in rows:
         monday = _monday_of(r.week)

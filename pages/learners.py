@@ -7,10 +7,9 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.importer import COLUMNS
 from crm.services.learners import (
-    IMPORT_COLUMNS,
     create_learner,
-    import_learners,
     list_learners,
     rome_options,
     sites_for,
@@ -18,6 +17,7 @@ from crm.services.learners import (
     update_learner,
 )
 from matching.commute import MODE_LABELS_FR
+from pages._import import import_form
 from pages._ui import (
     db_session,
     fmt_date,
@@ -31,8 +31,6 @@ can_write = actor.has(Perm.LEARNER_WRITE)
 st.title("Stagiaires")
 if st.session_state.pop("learner_saved", False):
     st.success("Fiche enregistrée.")
-if flash := st.session_state.pop("learners_flash", None):
-    st.success(flash)
 
 with db_session() as session:
     sites = {s.id: s.name for s in sites_for(session, actor)}
@@ -82,33 +80,16 @@ if not df.empty:
     st.dataframe(df, hide_index=True, width="stretch", key="learners_table")
 
 if can_write and actor.has(Perm.IMPORT):
-    with st.expander("Importer des stagiaires (CSV)"):
+    pending = "learners_import_report" in st.session_state  # keep the report in view
+    with st.expander("Importer des stagiaires (CSV ou XLSX)", expanded=pending):
         st.caption(
             "Colonnes reconnues : "
-            + ", ".join(IMPORT_COLUMNS)
-            + ". Séparateur « ; » ou « , ». Mise à jour par « ref » ; rien n'est enregistré "
-            "si une ligne est fausse."
+            + ", ".join(COLUMNS["learners"])
+            + " (ou les en-têtes français usuels). Sans colonne « site », les stagiaires "
+            f"sont rattachés à {sites[site_id]}. Mise à jour par « ref » ; rien n'est "
+            "enregistré si une ligne est fausse (sauf si vous cochez la case)."
         )
-        upload = st.file_uploader("Fichier CSV", type=["csv"], key="learners_upload")
-        if upload is not None and st.button("Importer", key="learners_import"):
-            try:
-                frame = pd.read_csv(
-                    upload, sep=None, engine="python", dtype=str, keep_default_na=False
-                )
-                with db_session() as session:
-                    report = import_learners(
-                        session, actor, site_id, frame.to_dict(orient="records")
-                    )
-            except PasserelleError as exc:
-                show_error(exc)
-            except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
-                st.error("Fichier illisible : enregistrez-le en CSV (UTF-8).")
-            else:
-                st.session_state["learners_flash"] = (
-                    f"Import terminé : {report.created} créé(s), {report.updated} mis à jour, "
-                    f"{report.unchanged} inchangé(s)."
-                )
-                st.rerun()
+        import_form(actor, "learners", key="learners_import", defaults={"site": sites[site_id]})
 
 NEW = 0
 refuse_unlisted_learner(actor, by_id)

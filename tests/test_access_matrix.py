@@ -486,16 +486,6 @@ MATRIX: list[Entry] = [
         ),
         own_site(TRAINER) | anywhere(ADMIN),
     ),
-    Entry(
-        "learners.import_learners",
-        lambda c: learners.import_learners(
-            c.session,
-            c.actor,
-            c.target.site_id,
-            [{"ref": f"IMP-{next(_counter)}", "first_name": "Sam", "last_name": "Petit"}],
-        ),
-        own_site(TRAINER) | anywhere(ADMIN),
-    ),
     # ------------------------------------------------------------------ matching (full profiles: no officers)
     Entry(
         "matching.suggestions_for",

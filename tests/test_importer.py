@@ -172,7 +172,7 @@ def test_learner_rows_validated_like_the_form(session, sites):
     )
     rep = import_data(session, SYSTEM, "learners", text.encode(), "l.csv")
     assert [e.line for e in rep.rejected] == [2, 3, 4, 5]
-    assert "Âge" in rep.rejected[0].reason and "Site inconnu" in rep.rejected[1].reason
+    assert "âge improbable" in rep.rejected[0].reason and "Site inconnu" in rep.rejected[1].reason
     assert "ROME" in rep.rejected[2].reason and "déplacement" in rep.rejected[3].reason
     assert count(session, Learner) == 0
 
@@ -187,3 +187,15 @@ def test_sites_import(session, sites):
     )
     assert (rep.created, rep.updated) == (1, 1)
     assert count(session, Site) == 3
+
+
+def test_defaults_fill_a_missing_column(session, sites):
+    """The Stagiaires page imports into its site: ``defaults`` fills the absent column."""
+    text = "ref,first_name,last_name,entry_date,mobility\nL1,Inès,B.,2026-09-01,walk\n"
+    with pytest.raises(ValidationError):  # no site column and no default
+        import_data(session, SYSTEM, "learners", text.encode(), "l.csv")
+    rep = import_data(
+        session, SYSTEM, "learners", text.encode(), "l.csv", defaults={"site": "CAVEM"}
+    )
+    assert rep.created == 1 and rep.imported
+    assert session.scalar(select(Learner)).site.name == "CAVEM"

@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from crm.auth import SYSTEM
 from crm.errors import (
     CapacityError,
     ConcurrentEditError,
@@ -372,48 +373,50 @@ def test_allocate_cohort_respects_seats(session, sites):
     assert set(opt.assignment) <= set(ids)
 
 
+LEARNERS_HEADER = (
+    "ref,first_name,last_name,site,entry_date,city,postcode,project_rome,skills,mobility,"
+    "max_commute_min,available_from,available_to\n"
+)
+GOOD = "L-1,Inès,Martin,TPM,2026-09-01,Toulon,83000,D1106,Ponctualité;Hygiène (HACCP),transit;walk,40,01/12/2026,2027-01-31\n"
+
+
 def test_import_learners_all_or_nothing_then_upsert(session, sites):
+    """The learners import applies the learner form's rules (crm.services.learners)."""
+    from crm.importer import import_data
+
     tpm, cavem = sites
     trainer = make_actor(session, Role.TRAINER, tpm)
     session.commit()
-    from crm.services.learners import import_learners
-
-    good = {
-        "ref": "L-1",
-        "first_name": "Inès",
-        "last_name": "Martin",
-        "city": "Toulon",
-        "postcode": "83000",
-        "project_rome_1": "D1106",
-        "skills": "Ponctualité;Hygiène (HACCP)",
-        "mobility": "transit;walk",
-        "max_commute_min": "40",
-        "available_from": "2026-12-01",
-        "available_to": "2027-01-31",
-    }
-    bad = {**good, "ref": "L-2", "project_rome_1": "Z0000", "max_commute_min": "abc"}
-    with pytest.raises(ValidationError) as exc:
-        import_learners(session, trainer, tpm.id, [good, bad])
-    assert list(exc.value.errors) == ["ligne 3"]
-    assert "code ROME inconnu" in exc.value.errors["ligne 3"]
-    session.rollback()
-    assert session.scalar(select(func.count()).select_from(Learner)) == 0
-    report = import_learners(
-        session,
-        trainer,
-        tpm.id,
-        [good, {**bad, "project_rome_1": "G1602", "max_commute_min": "30"}],
-    )
+    bad = "L-2,Tom,Durand,TPM,2026-09-01,Toulon,83000,Z0000,,walk,abc,,\n"
+    report = import_data(session, trainer, "learners", (LEARNERS_HEADER + GOOD + bad).encode())
     session.commit()
-    assert (report.created, report.updated) == (2, 0)
-    again = import_learners(session, trainer, tpm.id, [{**good, "max_commute_min": "50"}])
+    assert not report.imported and [e.line for e in report.rejected] == [3]
+    reason = report.rejected[0].reason
+    assert "code ROME inconnu" in reason and "temps de trajet maximum" in reason
+    assert session.scalar(select(func.count()).select_from(Learner)) == 0
+    fixed = bad.replace("Z0000", "G1602").replace("abc", "30")
+    report = import_data(session, trainer, "learners", (LEARNERS_HEADER + GOOD + fixed).encode())
+    session.commit()
+    assert (report.created, report.updated, report.imported) == (2, 0, True)
+    l1 = session.scalar(select(Learner).where(Learner.ref == "L-1"))
+    assert l1.available_from == dt.date(2026, 12, 1) and l1.mobility == "transit;walk"
+    assert l1.geo_precision == "commune" and l1.latitude is not None
+    again = import_data(
+        session, trainer, "learners", (LEARNERS_HEADER + GOOD.replace(",40,", ",50,")).encode()
+    )
     session.commit()
     assert (again.created, again.updated) == (0, 1)
     assert session.scalar(select(Learner).where(Learner.ref == "L-1")).max_commute_min == 50
+    # A trainer of another site can neither write TPM's learners nor move them.
     other = make_actor(session, Role.TRAINER, cavem)
     session.commit()
-    with pytest.raises(PermissionDenied):
-        import_learners(session, other, tpm.id, [good])
+    report = import_data(session, other, "learners", (LEARNERS_HEADER + GOOD).encode())
+    assert not report.imported and len(report.rejected) == 1
+    moved = GOOD.replace(",TPM,", ",CAVEM,")
+    report = import_data(session, SYSTEM, "learners", (LEARNERS_HEADER + moved).encode())
+    assert "autre site" in report.rejected[0].reason
+    session.rollback()
+    assert session.scalar(select(Learner).where(Learner.ref == "L-1")).site_id == tpm.id
 
 
 def test_weights_setting_and_index_cache(session, sites):

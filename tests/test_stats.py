@@ -366,6 +366,24 @@ def test_officer_contacts_per_iso_week_and_overdue_followups(session, manager):
     ]
 
 
+def test_officer_weeks_clipped_to_the_period_and_long_periods(session, manager):
+    """Weeks are cut at the period's ends; a period of several years (queried in chunks
+    of weeks) gives every week once."""
+    short = StatsFilters(D(2026, 3, 5), D(2026, 3, 8), today=TODAY)  # Thursday → Sunday
+    rows = _records(officer_activity(session, manager, short))
+    assert [(r["Chargé(e)"], r["Semaine"], r["Contacts"]) for r in rows] == [
+        ("Alice", "2026-S10", 1)  # Wednesday's contact is before the period
+    ]
+    years = StatsFilters(D(2020, 1, 1), TO, today=TODAY)  # ~340 weeks
+    rows = _records(officer_activity(session, manager, years))
+    assert [(r["Chargé(e)"], r["Semaine"], r["Lundi"], r["Contacts"]) for r in rows] == [
+        ("Bruno", "2025-S31", D(2025, 7, 28), 1),
+        ("Bruno", "2026-S01", D(2025, 12, 29), 1),
+        ("Alice", "2026-S10", D(2026, 3, 2), 2),
+        ("Alice", "2026-S11", D(2026, 3, 9), 1),
+    ]
+
+
 def test_sector_filter_restricts_company_figures(session, manager):
     tables = dashboard(session, manager, _filters(sector="g"))
     report = tables["school_report"]

@@ -201,3 +201,33 @@ def test_admin_sees_every_site_and_placements(demo_sqlite_url, monkeypatch):
     at = open_page(at, "pages/placements.py")
     assert not at.exception
     assert len(at.dataframe[0].value) > 0
+
+
+def test_learners_page_imports_through_the_shared_importer(demo_copy, monkeypatch):
+    """Stagiaires page: same form as Import / export (preview, dry run, rejected rows);
+    rows without a site column go to the page's site; the form's rules apply."""
+    at = open_page(app_as(demo_copy, monkeypatch, "trainer"), "pages/learners.py")
+    before = len(at.dataframe[0].value)
+    at.text_area(key="learners_import_paste").input(
+        "ref,Prénom,Nom,entry_date,Ville,Code postal,project_rome,mobility\n"
+        "IMP-1,Zoé,Xylophone,01/09/2026,Toulon,83000,D1106,walk;transit\n"
+        "IMP-2,Yan,Wapiti,2026-09-01,Toulon,83000,Z0000,teleport\n"
+    ).run()
+    assert not at.exception
+    assert len(at.dataframe[1].value) == 2  # preview; [0] is the learners table
+    at.button(key="learners_import_check").click().run()
+    assert "Essai à blanc : rien n'a été enregistré" in at.info[0].value
+    errors = at.dataframe[2].value
+    assert list(errors["Ligne"]) == [3]
+    assert "code ROME inconnu" in errors["Motif"][0] and "mode inconnu" in errors["Motif"][0]
+    assert _learner_id(demo_copy, "IMP-1") is None  # the dry run saved nothing
+    at.checkbox(key="learners_import_skip").check()
+    at.button(key="learners_import_go").click().run()
+    assert not at.exception
+    assert "1 créée(s)" in at.success[0].value
+    assert len(at.dataframe[0].value) == before + 1  # the list shows the new learner
+    engine, s = _db(demo_copy)
+    lr = s.get(Learner, _learner_id(demo_copy, "IMP-1"))
+    assert lr.site.name == "TPM" and lr.entry_date == dt.date(2026, 9, 1)
+    s.close()
+    engine.dispose()

@@ -8,13 +8,14 @@ support notes, birth date or address; nobody sees another site's learners.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import audit
+from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, NotFound, PermissionDenied, ValidationError
 from crm.models import (
@@ -54,6 +55,8 @@ EDITABLE_FIELDS = {
     "ref": "référence",
 }
 MAX_COMMUTE_RANGE = (5, 180)
+# Free-text fields and their maximum length (the columns' sizes; notes kept readable).
+TEXT_LIMITS = {"address": 300, "city": 120, "project_text": 5000, "support_notes": 5000}
 
 
 @dataclass(frozen=True)
@@ -84,16 +87,11 @@ def _basic(learner: Learner, site_name: str) -> LearnerBasic:
 
 
 def _as_date(value, field: str, errors: dict[str, str]) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    """ISO (2026-11-23) or French (23/11/2026) dates, as forms and spreadsheets give them."""
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors[EDITABLE_FIELDS[field]] = "date invalide (attendu AAAA-MM-JJ)."
+        return v.date(value)
+    except v.FieldError as exc:
+        errors[EDITABLE_FIELDS[field]] = exc.message
         return None
 
 
@@ -164,8 +162,23 @@ def _clean(session: Session, values: dict, current: Learner | None) -> dict:
         if not lo <= minutes <= hi:
             errors[EDITABLE_FIELDS["max_commute_min"]] = f"entre {lo} et {hi} minutes."
         out["max_commute_min"] = minutes
-    if out.get("postcode") and not re.fullmatch(r"\d{5}|2[AB]\d{3}", str(out["postcode"])):
-        errors[EDITABLE_FIELDS["postcode"]] = "5 chiffres attendus."
+    if out.get("latitude") is not None or out.get("longitude") is not None:
+        try:
+            pair = v.coordinates(final("latitude"), final("longitude"))
+        except v.FieldError as exc:
+            errors[EDITABLE_FIELDS["latitude"]] = exc.message
+        else:
+            out["latitude"], out["longitude"] = pair if pair else (None, None)
+    checks = {
+        "postcode": v.postcode,
+        **{k: partial(v.text, max_length=n) for k, n in TEXT_LIMITS.items()},
+    }
+    for key, check in checks.items():
+        if out.get(key) is not None:
+            try:
+                out[key] = check(out[key])
+            except v.FieldError as exc:
+                errors[EDITABLE_FIELDS[key]] = exc.message
     if errors:
         raise ValidationError(errors)
     # Coordinates: the commune's centre when the address changed and none were given.
@@ -286,88 +299,3 @@ def skill_options(session: Session) -> list[str]:
     from crm.models import Skill
 
     return list(session.scalars(select(Skill.label).order_by(Skill.label)))
-
-
-IMPORT_COLUMNS = [
-    "ref",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "entry_date",
-    "address",
-    "postcode",
-    "city",
-    "project_rome_1",
-    "project_rome_2",
-    "project_rome_3",
-    "project_text",
-    "skills",
-    "mobility",
-    "max_commute_min",
-    "available_from",
-    "available_to",
-]
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-def import_learners(session: Session, actor: Actor, site_id: int, rows: list[dict]) -> ImportReport:
-    """Create or update learners of ``site_id`` from rows (upsert by ``ref``).
-
-    All or nothing: if any row is invalid, nothing is saved and the ValidationError
-    lists every faulty row ("ligne N" counts the header as line 1). Learners of
-    another site are never touched through their reference.
-    """
-    authorize(actor, Perm.IMPORT, site_id)
-    authorize(actor, Perm.LEARNER_WRITE, site_id)
-    errors: dict[str, str] = {}
-    report = ImportReport()
-    refs = [str(r.get("ref") or "").strip() for r in rows]
-    existing = {
-        lr.ref: lr
-        for lr in session.scalars(select(Learner).where(Learner.ref.in_([r for r in refs if r])))
-    }
-    seen: set[str] = set()
-    for n, (row, ref) in enumerate(zip(rows, refs, strict=True), start=2):
-        values = {k: row.get(k) for k in IMPORT_COLUMNS if k in row and k != "ref"}
-        values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
-        values = {k: v for k, v in values.items() if v not in (None, "")}
-        if ref and ref in seen:
-            errors[f"ligne {n}"] = f"référence « {ref} » en double dans le fichier."
-            continue
-        seen.add(ref)
-        try:
-            with session.begin_nested():
-                current = existing.get(ref) if ref else None
-                if current is not None:
-                    if current.site_id != site_id:
-                        raise ValidationError({"ref": "ce stagiaire appartient à un autre site."})
-                    before = current.version
-                    update_learner(session, actor, current.id, **values)
-                    if current.version != before:
-                        report.updated += 1
-                    else:
-                        report.unchanged += 1
-                else:
-                    create_learner(session, actor, site_id, ref=ref or None, **values)
-                    report.created += 1
-        except ValidationError as exc:
-            errors[f"ligne {n}"] = "; ".join(f"{k} : {v}" for k, v in exc.errors.items())
-    if errors:
-        raise ValidationError(errors)
-    audit.record(
-        session,
-        actor,
-        "learner.import",
-        "learner",
-        None,
-        created=report.created,
-        updated=report.updated,
-        site=site_id,
-    )
-    return report
