@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from crm.errors import PasserelleError
 from crm.models import Role
 from pages import login as login_page
-from pages._ui import ROLE_FR, current_actor, logout
+from pages._ui import ROLE_FR, current_actor, logout, show_error
 
 st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 
@@ -99,4 +100,7 @@ else:
                 st.logout()  # also end the single sign-on session (it reruns the app)
             st.rerun()
     nav = st.navigation(_navigation(actor.role), expanded=True)
-nav.run()
+try:
+    nav.run()
+except PasserelleError as exc:  # e.g. the database went away outside a page's own handler
+    show_error(exc)

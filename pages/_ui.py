@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import streamlit as st
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
-from crm.errors import PasserelleError, ValidationError
+from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
 
 ACTOR_KEY = "actor"
 LAST_SEEN_KEY = "last_seen"
@@ -76,9 +77,18 @@ def session_factory():
 
 @contextlib.contextmanager
 def db_session() -> Iterator[Session]:
-    """A unit of work for one user action (commit on success, rollback on error)."""
-    with session_scope(session_factory()) as session:
-        yield session
+    """A unit of work for one user action (commit on success, rollback on error).
+
+    A lost or refused database connection becomes :class:`DatabaseUnavailable`
+    (a French message, shown by the page or by streamlit_app's catch-all).
+    """
+    try:
+        with session_scope(session_factory()) as session:
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(
+            "La base de données ne répond pas : rien n'a été enregistré. Réessayez dans un instant."
+        ) from exc
 
 
 def login(actor: Actor) -> None:
