@@ -28,6 +28,18 @@ EDIT_FIELDS = [
 ]
 
 
+def _save(action, flash: str) -> None:
+    """One save in its own unit of work: on success flash and rerun, else the French error."""
+    try:
+        with db_session() as session:
+            action(session)
+    except PasserelleError as exc:
+        show_error(exc)
+        return
+    st.session_state["company_flash"] = flash
+    st.rerun()
+
+
 def _edit_form(actor: Actor, c: dict) -> None:
     cid = c["id"]
     version_key = f"edit_version_{cid}"
@@ -88,23 +100,20 @@ def _contact_forms(actor: Actor, cid: int, contacts: dict, data: dict) -> None:
         email = a.text_input("Courriel", key=f"ct_email_{cid}")
         tutor = b.checkbox("Tuteur", key=f"ct_tutor_{cid}")
         if st.form_submit_button("Ajouter le contact"):
-            try:
-                with db_session() as session:
-                    create_contact(
-                        session,
-                        actor,
-                        cid,
-                        first_name=first,
-                        last_name=last,
-                        job_title=job,
-                        phone=phone,
-                        email=email,
-                        is_tutor=tutor,
-                    )
-                st.session_state["company_flash"] = "Contact ajouté."
-                st.rerun()
-            except PasserelleError as exc:
-                show_error(exc)
+            _save(
+                lambda session: create_contact(
+                    session,
+                    actor,
+                    cid,
+                    first_name=first,
+                    last_name=last,
+                    job_title=job,
+                    phone=phone,
+                    email=email,
+                    is_tutor=tutor,
+                ),
+                "Contact ajouté.",
+            )
     if not contacts:
         return
     ct_id = st.selectbox(
@@ -121,24 +130,21 @@ def _contact_forms(actor: Actor, cid: int, contacts: dict, data: dict) -> None:
         tutor = b.checkbox("Tuteur", value=bool(d["is_tutor"]))
         active = b.checkbox("Toujours en poste", value=True)
         if st.form_submit_button("Enregistrer le contact"):
-            try:
-                with db_session() as session:
-                    update_contact(
-                        session,
-                        actor,
-                        ct_id,
-                        first_name=first,
-                        last_name=last,
-                        job_title=job,
-                        phone=phone,
-                        email=email,
-                        is_tutor=tutor,
-                        is_active=active,
-                    )
-                st.session_state["company_flash"] = "Contact enregistré."
-                st.rerun()
-            except PasserelleError as exc:
-                show_error(exc)
+            _save(
+                lambda session: update_contact(
+                    session,
+                    actor,
+                    ct_id,
+                    first_name=first,
+                    last_name=last,
+                    job_title=job,
+                    phone=phone,
+                    email=email,
+                    is_tutor=tutor,
+                    is_active=active,
+                ),
+                "Contact enregistré.",
+            )
 
 
 def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
@@ -152,24 +158,21 @@ def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
         start = a.date_input("Début", value=None, format="DD/MM/YYYY", key=f"of_start_{cid}")
         end = b.date_input("Fin", value=None, format="DD/MM/YYYY", key=f"of_end_{cid}")
         if st.form_submit_button("Ajouter l'offre"):
-            try:
-                with db_session() as session:
-                    create_offer(
-                        session,
-                        actor,
-                        cid,
-                        rome_code=rome,
-                        title=title,
-                        skills=skills,
-                        seats=int(seats),
-                        open_to_minors=minors,
-                        start_date=start,
-                        end_date=end,
-                    )
-                st.session_state["company_flash"] = "Offre ajoutée."
-                st.rerun()
-            except PasserelleError as exc:
-                show_error(exc)
+            _save(
+                lambda session: create_offer(
+                    session,
+                    actor,
+                    cid,
+                    rome_code=rome,
+                    title=title,
+                    skills=skills,
+                    seats=int(seats),
+                    open_to_minors=minors,
+                    start_date=start,
+                    end_date=end,
+                ),
+                "Offre ajoutée.",
+            )
     if not offers:
         return
     a, b = st.columns(2)
@@ -189,13 +192,7 @@ def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
     if z.button("Fermer l'offre", key=f"of_close_{cid}"):
         action = lambda s: close_offer(s, actor, offer_id)  # noqa: E731
     if action is not None:
-        try:
-            with db_session() as session:
-                action(session)
-            st.session_state["company_flash"] = "Offre mise à jour."
-            st.rerun()
-        except PasserelleError as exc:
-            show_error(exc)
+        _save(action, "Offre mise à jour.")
 
 
 def interaction_form(actor: Actor, cid: int, contacts: dict, key: str) -> None:
@@ -220,23 +217,20 @@ def interaction_form(actor: Actor, cid: int, contacts: dict, key: str) -> None:
         next_action = a.text_input("Prochaine action", key=f"log_next_{key}")
         due = b.date_input("Échéance", value=None, format="DD/MM/YYYY", key=f"log_due_{key}")
         if st.form_submit_button("Enregistrer le contact"):
-            try:
-                with db_session() as session:
-                    log_interaction(
-                        session,
-                        actor,
-                        cid,
-                        kind=kind,
-                        summary=summary,
-                        contact_id=contact,
-                        outcome=outcome,
-                        next_action=next_action,
-                        next_action_due=due,
-                    )
-                st.session_state["company_flash"] = "Contact enregistré dans le journal."
-                st.rerun()
-            except PasserelleError as exc:
-                show_error(exc)
+            _save(
+                lambda session: log_interaction(
+                    session,
+                    actor,
+                    cid,
+                    kind=kind,
+                    summary=summary,
+                    contact_id=contact,
+                    outcome=outcome,
+                    next_action=next_action,
+                    next_action_due=due,
+                ),
+                "Contact enregistré dans le journal.",
+            )
 
 
 def render_forms(actor: Actor, c: dict, contacts: dict, contacts_data: dict, offers: dict) -> None:

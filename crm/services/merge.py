@@ -19,6 +19,7 @@ from crm.models import (
     Placement,
     utcnow,
 )
+from crm.services.companies import COMPANY_FIELDS
 
 # When merging, the kept record takes the most advanced of the two statuses.
 _STATUS_RANK = {
@@ -27,22 +28,9 @@ _STATUS_RANK = {
     PartnerStatus.CONTACTED.value: 2,
     PartnerStatus.PARTNER.value: 3,
 }
-FILLABLE = (
-    "siret",
-    "naf",
-    "sector",
-    "size_band",
-    "address",
-    "postcode",
-    "city",
-    "latitude",
-    "longitude",
-    "phone",
-    "email",
-    "website",
-    "owner_id",
-    "site_id",
-)
+# Fields the kept record takes from the retired one when it has none: every company field
+# except its identity (ref, name), its status (ranked above) and free-text notes (appended).
+FILLABLE = tuple(f for f in COMPANY_FIELDS if f not in ("ref", "name", "status", "notes"))
 
 
 def duplicate_pairs(
