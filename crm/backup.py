@@ -18,6 +18,7 @@ or fails with the previous data untouched.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import hashlib
@@ -30,7 +31,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Date, DateTime, Engine, MetaData, Table, select, text
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    LargeBinary,
+    MetaData,
+    Table,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 
 from crm.db import current_revision, make_engine, upgrade
@@ -241,7 +252,7 @@ def _encode(value):
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):
-        raise BackupError("Colonne binaire non prise en charge par le format json.")
+        return base64.b64encode(bytes(value)).decode("ascii")  # e.g. scanned agreements
     return value
 
 
@@ -250,6 +261,8 @@ def _decoder(column):
         return lambda v: None if v is None else dt.datetime.fromisoformat(v)
     if isinstance(column.type, Date):
         return lambda v: None if v is None else dt.date.fromisoformat(v)
+    if isinstance(column.type, LargeBinary):
+        return lambda v: None if v is None else base64.b64decode(v)
     return None
 
 

@@ -582,4 +582,7 @@ def load_demo(session: Session, today: dt.date | None = None) -> DemoReport:
     builder.offers()
     builder.learners_and_placements()
     session.flush()
+    from crm.services.paperwork import demo_paperwork
+
+    builder.report.count("placement paperwork", demo_paperwork(session))
     return builder.report

@@ -27,10 +27,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -109,6 +111,29 @@ SEAT_HOLDING_STATUSES = (
 class PlacementKind(StrEnum):
     STAGE = "stage"
     PMSMP = "pmsmp"  # période de mise en situation en milieu professionnel
+
+
+class PaperworkStatus(StrEnum):
+    """A placement's agreement: à préparer → à signer → signée."""
+
+    TO_PREPARE = "to_prepare"
+    TO_SIGN = "to_sign"
+    SIGNED = "signed"
+
+
+class PlacementObjective(StrEnum):
+    """Objective of a PMSMP (Cerfa 13912)."""
+
+    DISCOVER = "discover"  # découvrir un métier ou un secteur d'activité
+    CONFIRM = "confirm"  # confirmer un projet professionnel
+    HIRING = "hiring"  # initier une démarche de recrutement
+
+
+class SignerRole(StrEnum):
+    BENEFICIARY = "beneficiary"
+    LEGAL_REPRESENTATIVE = "legal_rep"  # only when the learner is a minor at the start
+    HOST = "host"  # the host establishment (tutor or its representative)
+    SCHOOL = "school"  # the school site (prescriber)
 
 
 class Outcome(StrEnum):
@@ -504,6 +529,77 @@ class Placement(Timestamped, Base):
     offer: Mapped[Offer | None] = relationship()
     company: Mapped[Company] = relationship()
     tutor: Mapped[Contact | None] = relationship()
+
+
+class PlacementPaperwork(Timestamped, Base):
+    """The facts of a placement's agreement that the records do not hold, and its status.
+
+    One row per placement (created when the paperwork is first prepared). Personal data
+    kept to the minimum: the legal representative's name, phone and address for a minor.
+    """
+
+    __tablename__ = "placement_paperwork"
+    __table_args__ = (
+        _enum_check("status", PaperworkStatus),
+        _enum_check("objective", PlacementObjective, nullable=True),
+        Index("ix_placement_paperwork_status", "status"),
+    )
+
+    placement_id: Mapped[int] = mapped_column(
+        ForeignKey("placements.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default=PaperworkStatus.TO_PREPARE.value)
+    objective: Mapped[str | None] = mapped_column(String(10))
+    daily_hours: Mapped[str | None] = mapped_column(String(120))  # "9h00-12h00 et 13h30-17h00"
+    weekly_hours: Mapped[float | None] = mapped_column(Float)  # hours per week
+    weekly_schedule: Mapped[str | None] = mapped_column(String(200))  # "du lundi au vendredi"
+    workplace: Mapped[str | None] = mapped_column(String(300))  # when not the company address
+    activities: Mapped[str | None] = mapped_column(Text)
+    risks: Mapped[str | None] = mapped_column(Text)
+    protective_equipment: Mapped[str | None] = mapped_column(Text)
+    legal_rep_name: Mapped[str | None] = mapped_column(String(160))
+    legal_rep_phone: Mapped[str | None] = mapped_column(String(20))
+    legal_rep_address: Mapped[str | None] = mapped_column(String(300))
+    hours_done: Mapped[float | None] = mapped_column(Float)  # for the attestation
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PaperworkSignature(Base):
+    """Who signed a placement's agreement, on which date (one row per signer role)."""
+
+    __tablename__ = "paperwork_signatures"
+    __table_args__ = (
+        _enum_check("role", SignerRole),
+        UniqueConstraint("placement_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(10))
+    signer_name: Mapped[str | None] = mapped_column(String(160))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PaperworkScan(Base):
+    """A scanned signed agreement (PDF bytes in the database: backed up, purged with the learner)."""
+
+    __tablename__ = "paperwork_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(
+        ForeignKey("placements.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 # --------------------------------------------------------------------------- platform

@@ -193,8 +193,12 @@ def change_status(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
+    override_reason: str | None = None,
 ) -> Placement:
-    """proposed → confirmed → in_progress → done; any of the first three → cancelled (with a reason)."""
+    """proposed → confirmed → in_progress → done; any of the first three → cancelled (with a reason).
+
+    "en cours" needs a signed convention (``override_reason``: an admin forces it, audited).
+    """
     placement = _load(session, actor, placement_id, expected_version)
     try:
         target = PlacementStatus(new_status)
@@ -212,6 +216,12 @@ def change_status(
         if not reason:
             raise ValidationError({"motif": "indiquez le motif de l'annulation."})
         placement.cancel_reason = reason[:300]
+    if target == PlacementStatus.IN_PROGRESS:
+        from crm.services import paperwork
+
+        paperwork.ensure_signed_for_start(
+            session, actor, placement.id, override_reason=override_reason
+        )
     previous = placement.status
     placement.status = target.value
     session.flush()

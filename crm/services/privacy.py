@@ -199,6 +199,9 @@ def purge_learners(
     for placement in session.scalars(select(Placement).where(Placement.learner_id.in_(ids))):
         placement.tutor_feedback = None
         placement.cancel_reason = None
+    from crm.services.paperwork import purge_for_learners
+
+    scans = purge_for_learners(session, ids)  # scans deleted, legal representatives erased
     audit.record(
         session,
         actor,
@@ -208,6 +211,7 @@ def purge_learners(
         learner_ids=ids,
         months=months,
         cutoff=cutoff.isoformat(),
+        scans_deleted=scans,
     )
     session.flush()
     report.applied = True

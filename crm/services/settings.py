@@ -21,6 +21,9 @@ from crm.models import Setting
 MATCHING_WEIGHTS = "matching_weights"
 RETENTION_MONTHS = "retention_months"
 DORMANT_MONTHS = "dormant_months"
+SCHOOL_NAME = "school_name"  # printed on conventions, attestations and evaluations
+SCHOOL_LOGO = "school_logo"  # optional PNG/JPEG logo, base64 text ("" = none)
+LOGO_MAX_BYTES = 512 * 1024
 
 DEFAULTS: dict[str, Any] = {
     # Relative weights of the matching criteria (normalised by the matcher).
@@ -29,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     RETENTION_MONTHS: 24,
     # A partner without contact for this many months is "dormant".
     DORMANT_MONTHS: 6,
+    SCHOOL_NAME: "École de la 2e Chance",
+    SCHOOL_LOGO: "",
 }
 
 
@@ -64,7 +69,38 @@ def _validate_weights(value: Any) -> dict[str, float]:
     return {**{k: 0.0 for k in DEFAULTS[MATCHING_WEIGHTS]}, **out}
 
 
+def _validate_school_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({SCHOOL_NAME: "le nom de l'école est obligatoire."})
+    if len(value.strip()) > 200:
+        raise ValidationError({SCHOOL_NAME: "200 caractères au plus."})
+    return " ".join(value.split())
+
+
+def _validate_logo(value: Any) -> str:
+    """A PNG or JPEG image as base64 text; "" removes the logo."""
+    import base64
+    import binascii
+
+    if value in (None, ""):
+        return ""
+    if isinstance(value, bytes | bytearray):
+        data = bytes(value)
+    else:
+        try:
+            data = base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError({SCHOOL_LOGO: "image illisible."}) from None
+    if len(data) > LOGO_MAX_BYTES:
+        raise ValidationError({SCHOOL_LOGO: "logo trop volumineux (512 Ko au plus)."})
+    if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
+        raise ValidationError({SCHOOL_LOGO: "une image PNG ou JPEG est attendue."})
+    return base64.b64encode(data).decode("ascii")
+
+
 VALIDATORS = {
+    SCHOOL_NAME: _validate_school_name,
+    SCHOOL_LOGO: _validate_logo,
     MATCHING_WEIGHTS: _validate_weights,
     RETENTION_MONTHS: lambda v: _validate_months(RETENTION_MONTHS, v, 1, 120),
     DORMANT_MONTHS: lambda v: _validate_months(DORMANT_MONTHS, v, 1, 60),
