@@ -578,7 +578,7 @@ class PaperworkSignature(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(12))
     signer_name: Mapped[str | None] = mapped_column(String(160))
     signed_on: Mapped[dt.date] = mapped_column(Date)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -136,3 +136,29 @@ def minimal_pdf() -> bytes:
     pdf.set_font("Helvetica", size=12)
     pdf.cell(0, 10, "Scan")
     return bytes(pdf.output())
+
+
+def mark_convention_signed(session, placement_id: int, day: dt.date | None = None) -> None:
+    """Record a placement's convention as signed by every party (for tests that start periods).
+
+    Writes the rows directly: the facts and signature workflow itself is tested in
+    tests/test_paperwork.py.
+    """
+    from crm.models import (
+        PaperworkSignature,
+        PaperworkStatus,
+        PlacementPaperwork,
+        SignerRole,
+        utcnow,
+    )
+
+    day = day or dt.date.today()
+    row = session.get(PlacementPaperwork, placement_id)
+    if row is None:
+        row = PlacementPaperwork(placement_id=placement_id)
+        session.add(row)
+    row.status = PaperworkStatus.SIGNED.value
+    row.signed_at = utcnow()
+    for role in SignerRole:
+        session.add(PaperworkSignature(placement_id=placement_id, role=role.value, signed_on=day))
+    session.flush()

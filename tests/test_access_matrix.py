@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 import crm.services
 from crm import importer, stats
-from crm.auth import Actor, Perm, authorize
+from crm.auth import SYSTEM, Actor, Perm, authorize
 from crm.errors import PermissionDenied
 from crm.geo import service as geo_service
 from crm.models import (
@@ -68,6 +68,7 @@ from crm.services import (
     matching,
     merge,
     offers,
+    paperwork,
     placements,
     privacy,
     settings,
@@ -170,6 +171,23 @@ def _check_learners(c: Call, items) -> None:
             assert not isinstance(item, Learner), "officer received a full learner record"
             for private in ("support_notes", "birth_date", "address", "project_text"):
                 assert not hasattr(item, private), f"officer received {private}"
+
+
+def _incomplete_is_allowed(call):
+    """A paperwork call stopped by missing facts got past its access check: allowed."""
+    try:
+        return call()
+    except paperwork.PaperworkIncomplete:
+        return None
+
+
+def _not_found_is_allowed(call):
+    from crm.errors import NotFound
+
+    try:
+        return call()
+    except NotFound:
+        return None
 
 
 def _check(c: Call, check, result):
@@ -543,6 +561,87 @@ MATRIX: list[Entry] = [
             c.session, c.actor, c.target.placement_id, tutor_rating=4
         ),
         own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    # ------------------------------------------------------------------ paperwork (learner's site staff, admins)
+    Entry(
+        "paperwork.get_paperwork",
+        lambda c: paperwork.get_paperwork(c.session, c.actor, c.target.placement_id),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.generate",
+        lambda c: _incomplete_is_allowed(
+            lambda: paperwork.generate(c.session, c.actor, c.target.placement_id, "evaluation")
+        ),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+        note="the target has no tutor: reaching the facts check means access was granted",
+    ),
+    Entry(
+        "paperwork.save_facts",
+        lambda c: paperwork.save_facts(
+            c.session, c.actor, c.target.placement2_id, {"daily_hours": "9h-17h"}
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.record_signature",
+        lambda c: _incomplete_is_allowed(
+            lambda: paperwork.record_signature(
+                c.session, c.actor, c.target.placement2_id, "beneficiary", TODAY
+            )
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+        note="facts are missing on the target: reaching that check means access was granted",
+    ),
+    Entry(
+        "paperwork.remove_signature",
+        lambda c: _not_found_is_allowed(
+            lambda: paperwork.remove_signature(
+                c.session, c.actor, c.target.placement2_id, "beneficiary"
+            )
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.upload_scan",
+        lambda c: paperwork.upload_scan(
+            c.session, c.actor, c.target.placement_id, "scan.pdf", b"%PDF-1.4\n1 0 obj\n%%EOF\n"
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.get_scan",
+        lambda c: paperwork.get_scan(
+            c.session,
+            c.actor,
+            paperwork.upload_scan(
+                c.session, SYSTEM, c.target.placement_id, "scan.pdf", b"%PDF-1.4\n%%EOF\n"
+            ),
+        ),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.ensure_signed_for_start",
+        lambda c: paperwork.ensure_signed_for_start(
+            c.session, c.actor, c.target.placement2_id, override_reason="Convention papier"
+        ),
+        anywhere(ADMIN),
+        note="trainers reach it but only an admin may override an unsigned convention",
+    ),
+    Entry(
+        "paperwork.conventions_to_sign",
+        lambda c: paperwork.conventions_to_sign(c.session, c.actor, site_id=c.target.site_id),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.evaluations_due",
+        lambda c: paperwork.evaluations_due(c.session, c.actor, site_id=c.target.site_id),
+        own_site(TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "paperwork.median_signature_delay",
+        lambda c: paperwork.median_signature_delay(c.session, c.actor, site_id=c.target.site_id),
+        own_site(MANAGER) | anywhere(ADMIN),
     ),
     # ------------------------------------------------------------------ statistics (managers of the site, admins)
     *[_stats_entry(name) for name in STATS_FUNCTIONS],

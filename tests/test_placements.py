@@ -33,6 +33,7 @@ from crm.services.placements import (
     record_follow_up,
 )
 from tests.conftest import make_actor
+from tests.paperwork_support import mark_convention_signed
 
 TODAY = dt.date.today()
 START = TODAY + dt.timedelta(days=14)
@@ -282,6 +283,7 @@ def test_status_transitions_evaluation_and_outcome(session, sites):
     assert "impossible" in exc.value.errors["statut"]
     with pytest.raises(ValidationError):
         record_follow_up(session, trainer, p.id, tutor_rating=4)  # not started yet
+    mark_convention_signed(session, p.id)  # "en cours" needs a signed convention
     for status in ("confirmed", "in_progress"):
         change_status(session, trainer, p.id, status)
         session.commit()

@@ -79,7 +79,7 @@ def upgrade() -> None:
         "paperwork_signatures",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("placement_id", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.Column("role", sa.String(length=12), nullable=False),
         sa.Column("signer_name", sa.String(length=160), nullable=True),
         sa.Column("signed_on", sa.Date(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
