@@ -67,6 +67,12 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/learners.py", "Stagiaires", "Stagiaires", TRAINING, frozenset({Role.TRAINER})),
     PageSpec("pages/suggestions.py", "Suggestions", "Stagiaires", TRAINING),
     PageSpec("pages/placements.py", "Suivi des périodes", "Stagiaires", TRAINING),
+    PageSpec(
+        "pages/paperwork.py",
+        "Conventions et documents",
+        "Stagiaires",
+        frozenset({Role.TRAINER, Role.MANAGER, Role.ADMIN}),
+    ),
     PageSpec("pages/account.py", "Mon compte", "Compte", ALL),
     PageSpec("pages/admin_users.py", "Utilisateurs", "Administration", ADMIN_ONLY),
     PageSpec("pages/admin_settings.py", "Paramètres", "Administration", ADMIN_ONLY),

@@ -19,7 +19,12 @@ from tests.ui_helpers import app_as, open_page
 
 TRAINER = "trainer-cavem"
 OWN_SITE = "CAVEM"
-PAGES = ("pages/learners.py", "pages/suggestions.py", "pages/placements.py")
+PAGES = (
+    "pages/learners.py",
+    "pages/suggestions.py",
+    "pages/placements.py",
+    "pages/paperwork.py",
+)
 REFUSAL = "Accès refusé"
 
 
