@@ -117,7 +117,7 @@ def render(doc: Document) -> bytes:
         def clean(text: str) -> str:
             return text
 
-    else:  # pragma: no cover - depends on the machine's fonts
+    else:  # no DejaVu on this machine: PDF core font, Latin-1 text
         family = "Helvetica"
 
         def clean(text: str) -> str:
@@ -153,10 +153,13 @@ def render(doc: Document) -> bytes:
 
     for section in doc.sections:
         ensure_room(16)
-        pdf.set_font(family, "B", 10.5)
-        pdf.set_fill_color(228, 234, 242)
-        pdf.multi_cell(width, 6.5, clean(section.title), fill=True, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
+        if section.title:
+            pdf.set_font(family, "B", 10.5)
+            pdf.set_fill_color(228, 234, 242)
+            pdf.multi_cell(
+                width, 6.5, clean(section.title), fill=True, new_x="LMARGIN", new_y="NEXT"
+            )
+            pdf.ln(1)
         if section.text:
             pdf.set_font(family, "", 9)
             pdf.multi_cell(width, 4.6, clean(section.text), new_x="LMARGIN", new_y="NEXT")
@@ -207,7 +210,9 @@ def render(doc: Document) -> bytes:
             pdf.multi_cell(box_w - 4, 4.5, clean(box.role), new_x="LEFT", new_y="NEXT")
             pdf.set_font(family, "", 9)
             if box.name:
-                pdf.multi_cell(box_w - 4, 4.5, clean(box.name), new_x="LEFT", new_y="NEXT")
+                pdf.multi_cell(
+                    box_w - 4, 4.5, clean(box.name), align="L", new_x="LEFT", new_y="NEXT"
+                )
             when = f"Signé le {box.signed_on}" if box.signed_on else "Date : ____/____/________"
             pdf.multi_cell(box_w - 4, 4.5, clean(when), new_x="LEFT", new_y="NEXT")
             pdf.multi_cell(box_w - 4, 4.5, clean("Signature :"), new_x="LEFT", new_y="NEXT")

@@ -386,3 +386,16 @@ def test_school_name_and_logo_from_settings(session, sites):
     assert "E2C Var — Toulon Provence" in pdf_text(data)
     page = PdfReader(io.BytesIO(data)).pages[0]
     assert len(page.images) == 1  # the logo
+
+
+def test_without_dejavu_the_core_font_keeps_french_accents(session, sites, monkeypatch):
+    from crm import paperwork_pdf
+
+    tpm, _ = sites
+    r = make_records(session, tpm)
+    session.commit()
+    monkeypatch.setattr(paperwork_pdf, "font_path", lambda: None)
+    text = pdf_text(pw.generate(session, SYSTEM, r.placement.id, "evaluation"))
+    assert "Bilan et évaluation de la période" in text
+    assert "École de la 2e Chance" in text and r.company.name in text
+    assert "Nguy?n-Dubois" in text  # outside Latin-1: replaced, never an error

@@ -941,13 +941,13 @@ def build_document(session: Session, r: _Records, kind: str):
         )
     if kind == "attestation":
         what = (
-            "période de mise en situation en milieu professionnel (PMSMP)"
+            "une période de mise en situation en milieu professionnel (PMSMP)"
             if period_kind == "PMSMP"
-            else "stage"
+            else "un stage"
         )
         statement = (
             f"Je soussigné(e) {tutor_name}, {t.job_title or 'tuteur'} au sein de {c.name} "
-            f"(SIRET {c.siret}), atteste que {learner_name} a effectué une {what} du "
+            f"(SIRET {c.siret}), atteste que {learner_name} a effectué {what} du "
             f"{_d(p.start_date)} au {_d(p.end_date)}, soit {_hours(pw.hours_done)} de présence, "
             f"sur le métier {job}."
         )
@@ -963,7 +963,7 @@ def build_document(session: Session, r: _Records, kind: str):
                     [
                         Row("Stagiaire", learner_name),
                         Row("Structure d'accueil", c.name),
-                        Row("Adresse", workplace),
+                        Row("Lieu d'exécution", workplace),
                         Row("Dates", f"du {_d(p.start_date)} au {_d(p.end_date)}"),
                         Row("Heures effectuées", _hours(pw.hours_done)),
                         Row("Tuteur", tutor_name),
