@@ -25,11 +25,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	./scripts/ensure-fonts.sh
 	$(BIN)/passerelle demo
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: install-dev
 	./scripts/ensure-chromium.sh
+	./scripts/ensure-fonts.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: install-dev
