@@ -6,6 +6,7 @@ trainer's lists, the managers' median delay, the purge and the backup."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from crm.models import (
 from crm.services import paperwork as pw
 from crm.services import settings as settings_service
 from crm.services.placements import change_status
-from crm.services.privacy import purge_learners
+from crm.services.privacy import export_learner_data, purge_learners
 from tests.conftest import make_actor
 from tests.paperwork_support import (
     END,
@@ -338,6 +339,12 @@ def test_purge_deletes_scans_and_legal_representative(session, sites):
     learner = session.get(Learner, r.learner.id)
     learner.exit_date = dt.date(2020, 1, 1)
     session.commit()
+    # An access request shows the paperwork held (JSON-serialisable).
+    exported = export_learner_data(session, SYSTEM, r.learner.id)["paperwork"]
+    json.dumps(exported)
+    assert exported[0]["legal_rep_name"] == MINOR_FACTS["legal_rep_name"]
+    assert [s["role"] for s in exported[0]["signatures"]] == ["legal_rep"]
+    assert exported[0]["scans"][0]["filename"] == "scan.pdf"
     report = purge_learners(session, SYSTEM, apply=True)
     session.commit()
     assert report.candidates == 1

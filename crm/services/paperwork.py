@@ -1101,6 +1101,47 @@ def purge_for_learners(session: Session, learner_ids: list[int]) -> int:
     return int(deleted or 0)
 
 
+def export_for_learner(session: Session, learner_id: int) -> list[dict]:
+    """A learner's paperwork for an access request (called by privacy.export_learner_data)."""
+    out = []
+    for pw in session.scalars(
+        select(PlacementPaperwork)
+        .join(Placement, Placement.id == PlacementPaperwork.placement_id)
+        .where(Placement.learner_id == learner_id)
+        .order_by(Placement.start_date)
+    ):
+        signatures = session.scalars(
+            select(PaperworkSignature)
+            .where(PaperworkSignature.placement_id == pw.placement_id)
+            .order_by(PaperworkSignature.id)
+        )
+        scans = session.execute(
+            select(PaperworkScan.filename, PaperworkScan.size, PaperworkScan.uploaded_at)
+            .where(PaperworkScan.placement_id == pw.placement_id)
+            .order_by(PaperworkScan.id)
+        ).all()
+        out.append(
+            {
+                "placement_id": pw.placement_id,
+                "status": pw.status,
+                **{name: getattr(pw, name) for name in FACT_FIELDS},
+                "signed_at": pw.signed_at.isoformat() if pw.signed_at else None,
+                "signatures": [
+                    {
+                        "role": sig.role,
+                        "signer_name": sig.signer_name,
+                        "signed_on": sig.signed_on.isoformat(),
+                    }
+                    for sig in signatures
+                ],
+                "scans": [
+                    {"filename": f, "size": n, "uploaded_at": at.isoformat()} for f, n, at in scans
+                ],
+            }
+        )
+    return out
+
+
 DEMO_DAILY_HOURS = "9h00-12h30 et 13h30-17h00"
 
 

@@ -94,6 +94,9 @@ def export_learner_data(session: Session, actor: Actor, learner_id: int) -> dict
         ],
         "audit_event_ids": audit_ids,
     }
+    from crm.services.paperwork import export_for_learner
+
+    data["paperwork"] = export_for_learner(session, learner.id)
     audit.record(session, actor, "export", "learner", learner.id, placements=len(placements))
     return data
 
