@@ -131,7 +131,11 @@ def _placement_and_learner(session: Session, placement_id: int) -> tuple[Placeme
     return placement, session.get(Learner, placement.learner_id)
 
 
-def _paperwork_row(session: Session, placement: Placement) -> PlacementPaperwork:
+def _paperwork_row(session: Session, placement: Placement, create: bool) -> PlacementPaperwork:
+    """The placement's paperwork row; a pre-filled unsaved one when none exists and not ``create``
+
+    (reads never insert: two people opening the same placement never race on its creation).
+    """
     row = session.get(PlacementPaperwork, placement.id)
     if row is None:
         row = PlacementPaperwork(placement_id=placement.id, status=PaperworkStatus.TO_PREPARE.value)
@@ -152,13 +156,16 @@ def _paperwork_row(session: Session, placement: Placement) -> PlacementPaperwork
             row.legal_rep_name = previous.legal_rep_name
             row.legal_rep_phone = previous.legal_rep_phone
             row.legal_rep_address = previous.legal_rep_address
-        session.add(row)
-        session.flush()
+        if create:
+            session.add(row)
+            session.flush()
     return row
 
 
-def _records(session: Session, placement: Placement, learner: Learner) -> _Records:
-    paperwork = _paperwork_row(session, placement)
+def _records(
+    session: Session, placement: Placement, learner: Learner, create: bool = False
+) -> _Records:
+    paperwork = _paperwork_row(session, placement, create)
     signatures = {
         s.role: s
         for s in session.scalars(
@@ -268,6 +275,9 @@ def _kind_of(r: _Records) -> str:
 def _refresh_status(session: Session, r: _Records) -> str:
     status = _status_for(r)
     pw = r.paperwork
+    if pw not in session:  # nothing saved yet: the status is only computed
+        pw.status = status
+        return status
     if status != pw.status:
         pw.status = status
     if status == PaperworkStatus.SIGNED.value:
@@ -329,7 +339,7 @@ def _load_for_write(
     authorize(actor, Perm.PLACEMENT_WRITE)
     placement, learner = _placement_and_learner(session, placement_id)
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
-    r = _records(session, placement, learner)
+    r = _records(session, placement, learner, create=True)
     if expected_version is not None and r.paperwork.version != expected_version:
         raise ConcurrentEditError()
     return r
