@@ -73,10 +73,29 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # Every unit of work starts as a writer (BEGIN IMMEDIATE): it waits for the
+        # write lock under the busy timeout at its first statement. A deferred
+        # transaction that read first and writes later cannot wait: SQLite refuses
+        # the upgrade at once ("database is locked") when another writer committed
+        # in between. Read-only units (READ_ONLY option) stay deferred and never block.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+# Execution option of read-only units of work: on SQLite they begin DEFERRED (they
+# never take the write lock, so they never wait for writers under WAL).
+READ_ONLY_OPTION = "passerelle_read_only"
+
+
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only=True`` for units of work that never write.
+
+    On SQLite a unit of work begins with BEGIN IMMEDIATE (it is a writer from its
+    first statement) unless it is read-only; a read-only session that writes anyway
+    may be refused with "database is locked", so use it only for pages that just read.
+    """
+    if read_only:
+        engine = engine.execution_options(**{READ_ONLY_OPTION: True})
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

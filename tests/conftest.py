@@ -99,7 +99,8 @@ def migrated_sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as conn:
+    # A checkpoint cannot run inside a write transaction: read-only units begin DEFERRED.
+    with engine.connect().execution_options(passerelle_read_only=True) as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
