@@ -99,8 +99,7 @@ def migrated_sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    # A checkpoint cannot run inside a write transaction: read-only units begin DEFERRED.
-    with engine.connect().execution_options(passerelle_read_only=True) as conn:
+    with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path

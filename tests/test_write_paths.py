@@ -20,7 +20,7 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from crm.db import make_engine, make_session_factory, run_in_transaction
+from crm.db import make_engine, make_session_factory, run_in_transaction, session_scope
 from crm.errors import CapacityError, PermissionDenied, ValidationError
 from crm.importer import import_data
 from crm.models import (
@@ -455,7 +455,7 @@ def test_read_then_write_while_another_user_writes_is_never_locked(db_url, sessi
 
     def first_user():
         try:
-            with factory.begin() as s:
+            with session_scope(factory) as s:  # a page's unit of work
                 s.get(Company, a.id).name  # noqa: B018 - reads first
                 read_done.set()
                 other_started.wait(5)
@@ -468,7 +468,7 @@ def test_read_then_write_while_another_user_writes_is_never_locked(db_url, sessi
         try:
             read_done.wait(5)
             other_started.set()
-            with factory.begin() as s:
+            with session_scope(factory) as s:
                 s.execute(text("UPDATE companies SET notes = 'deux' WHERE id = :id"), {"id": b.id})
         except BaseException as exc:
             errors.append(exc)
@@ -484,16 +484,17 @@ def test_read_then_write_while_another_user_writes_is_never_locked(db_url, sessi
     assert (session.get(Company, a.id).notes, session.get(Company, b.id).notes) == ("un", "deux")
 
 
-def test_read_only_sessions_do_not_block_writers(db_url, session, sites):
+def test_plain_read_sessions_do_not_block_units_of_work(db_url, session, sites):
+    """Only units of work begin as writers: a reading session never blocks them."""
     tpm, _ = sites
     company = _company(session, tpm)
     session.commit()
     engine = make_engine(db_url, busy_timeout_ms=500)
-    reader = make_session_factory(engine, read_only=True)()
-    writer = make_session_factory(engine)
+    factory = make_session_factory(engine)
+    reader = factory()
     try:
         assert reader.get(Company, company.id).name  # a read transaction stays open
-        with writer.begin() as s:
+        with session_scope(factory) as s:
             s.get(Company, company.id).notes = "écrit"
     finally:
         reader.close()

@@ -6,8 +6,8 @@ and :func:`upsert_placement` (the placements import). It first takes the locks,
 then checks: the offer's lock (PostgreSQL ``SELECT ... FOR UPDATE`` on the offer
 row) so that seats are counted by one transaction at a time, and the learner's
 lock (``FOR UPDATE`` on the learner row) so that two bookings of one learner on two
-offers cannot both pass the overlap check. On SQLite every write transaction
-starts as a writer (``BEGIN IMMEDIATE``, see crm.db), which serialises them all.
+offers cannot both pass the overlap check. On SQLite units of work start as
+writers (``BEGIN IMMEDIATE``, see crm.db), which serialises them all.
 Two trainers booking the last seat at once: one gets the seat, the other a
 :class:`CapacityError` in French. The caller must call the service at the start
 of its unit of work and commit after.
@@ -83,10 +83,14 @@ def lock_offer(session: Session, offer_id: int) -> None:
 def lock_learner(session: Session, learner_id: int) -> None:
     """Take the learner's lock (overlap checks) for the rest of the transaction.
 
-    SQLite: the transaction already holds the database's single write lock
-    (BEGIN IMMEDIATE), nothing more to take.
+    SQLite has one write lock for the whole database: units of work hold it from
+    their start (BEGIN IMMEDIATE); a write here takes it in any other transaction.
     """
-    if not is_sqlite(session):
+    if is_sqlite(session):
+        session.execute(
+            text("UPDATE learners SET version = version WHERE id = :id"), {"id": learner_id}
+        )
+    else:
         session.execute(select(Learner.id).where(Learner.id == learner_id).with_for_update())
 
 
@@ -205,6 +209,7 @@ def book_placement(
 ) -> Placement:
     """Propose ``learner_id`` on ``offer_id`` from ``start`` to ``end``, taking one seat."""
     authorize(actor, Perm.PLACEMENT_WRITE)
+    lock_offer(session, offer_id)  # before any read (SQLite: a write takes the lock)
     learner = session.get(Learner, learner_id)
     if learner is None:
         raise NotFound(f"Stagiaire {learner_id} introuvable.")
