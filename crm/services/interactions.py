@@ -297,7 +297,10 @@ def mark_done(
     return interaction
 
 
-def reschedule(session: Session, actor: Actor, interaction_id: int, new_due) -> Interaction:
+def reschedule(
+    session: Session, actor: Actor, interaction_id: int, new_due, today: dt.date | None = None
+) -> Interaction:
+    """Move a follow-up to ``new_due``: today or later (``today``: the clock, for tests)."""
     interaction = _own_interaction(session, actor, interaction_id)
     try:
         due = v.date(new_due)
@@ -305,7 +308,7 @@ def reschedule(session: Session, actor: Actor, interaction_id: int, new_due) -> 
         raise ValidationError({"Échéance": exc.message}) from None
     if due is None:
         raise ValidationError({"Échéance": "Choisissez la nouvelle date."})
-    if due < dt.date.today():
+    if due < (today or dt.date.today()):
         raise ValidationError(
             {
                 "Échéance": "La nouvelle date ne peut pas être dans le passé (aujourd'hui ou plus tard)."
