@@ -109,16 +109,18 @@ def writer_session(factory: Callable[..., Session]) -> Session:
 
 
 @contextlib.contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error.
 
-    Its transactions begin as writers (SQLite: BEGIN IMMEDIATE, see :func:`writer_session`).
+    Its transactions begin as writers (SQLite: BEGIN IMMEDIATE, see :func:`writer_session`)
+    unless ``read_only`` (pages that only read: deferred, they never wait for writers;
+    a write in them may be refused with "database is locked" on SQLite).
 
     A version conflict (another user saved the row first) is raised as
     :class:`ConcurrentEditError`. For retries on transient errors, use
     :func:`run_in_transaction`.
     """
-    session = writer_session(factory)
+    session = factory() if read_only else writer_session(factory)
     try:
         yield session
         session.commit()

@@ -484,20 +484,22 @@ def test_read_then_write_while_another_user_writes_is_never_locked(db_url, sessi
     assert (session.get(Company, a.id).notes, session.get(Company, b.id).notes) == ("un", "deux")
 
 
-def test_plain_read_sessions_do_not_block_units_of_work(db_url, session, sites):
-    """Only units of work begin as writers: a reading session never blocks them."""
+def test_read_only_units_of_work_do_not_block_writers(db_url, session, sites):
+    """Only writing units of work begin as writers: a page that only reads never blocks them."""
     tpm, _ = sites
     company = _company(session, tpm)
     session.commit()
     engine = make_engine(db_url, busy_timeout_ms=500)
     factory = make_session_factory(engine)
-    reader = factory()
     try:
-        assert reader.get(Company, company.id).name  # a read transaction stays open
-        with session_scope(factory) as s:
-            s.get(Company, company.id).notes = "écrit"
+        with session_scope(factory, read_only=True) as reader:
+            assert reader.get(Company, company.id).name  # the read transaction stays open
+            with session_scope(factory) as writer:
+                writer.get(Company, company.id).notes = "écrit"
+            plain = factory()  # plain sessions are deferred too
+            assert plain.get(Company, company.id).notes == "écrit"
+            plain.close()
     finally:
-        reader.close()
         engine.dispose()
 
 

@@ -169,11 +169,9 @@ def update_offer(
     """
     from crm.services.placements import lock_offer
 
-    authorize(actor, Perm.COMPANY_WRITE)
-    _offer(session, offer_id)
+    authorize(actor, Perm.COMPANY_WRITE, _offer(session, offer_id).company.site_id)
     lock_offer(session, offer_id)
     offer = session.get(Offer, offer_id, populate_existing=True)
-    authorize(actor, Perm.COMPANY_WRITE, offer.company.site_id)
     if expected_version != offer.version:
         raise ConcurrentEditError()
     clean, errors = validate_offer_fields(
