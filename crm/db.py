@@ -73,22 +73,54 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A unit of work (session_scope, run_in_transaction) begins as a writer:
+        # BEGIN IMMEDIATE waits for the write lock under the busy timeout at its
+        # first statement. A deferred transaction that read first and writes later
+        # cannot wait: SQLite refuses the upgrade at once ("database is locked")
+        # when another writer committed in between. Other sessions and connections
+        # (reads, tests, migrations) begin DEFERRED and never block writers.
+        writer = conn.get_execution_options().get(WRITER_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+# Execution option of units of work that may write: on SQLite their transactions
+# begin IMMEDIATE (see _configure_sqlite). No effect on PostgreSQL.
+WRITER_OPTION = "passerelle_writer"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def writer_session(factory: Callable[..., Session]) -> Session:
+    """A new session of ``factory`` whose transactions begin as writers.
+
+    On SQLite each transaction starts with ``BEGIN IMMEDIATE``: it takes the
+    database's write lock at its first statement (waiting for other writers under
+    the busy timeout), so a unit of work that reads and then writes is never
+    refused with "database is locked". Sessions from ``factory()`` itself stay
+    deferred: use them for reads only. Factories that are not bound to an engine
+    (test doubles) give a plain session.
+    """
+    bind = getattr(factory, "kw", {}).get("bind")
+    if isinstance(bind, Engine):
+        return factory(bind=bind.execution_options(**{WRITER_OPTION: True}))
+    return factory()
+
+
 @contextlib.contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error.
+
+    Its transactions begin as writers (SQLite: BEGIN IMMEDIATE, see :func:`writer_session`)
+    unless ``read_only`` (pages that only read: deferred, they never wait for writers;
+    a write in them may be refused with "database is locked" on SQLite).
 
     A version conflict (another user saved the row first) is raised as
     :class:`ConcurrentEditError`. For retries on transient errors, use
     :func:`run_in_transaction`.
     """
-    session = factory()
+    session = factory() if read_only else writer_session(factory)
     try:
         yield session
         session.commit()
@@ -188,7 +220,7 @@ def run_in_transaction(
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
     for attempt in range(1, attempts + 1):
-        session = factory()
+        session = writer_session(factory)
         committing = False
         try:
             result = fn(session)

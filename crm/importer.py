@@ -37,7 +37,6 @@ from crm.dedupe import company_records, find_duplicates
 from crm.errors import DatabaseUnavailable, PasserelleError, PermissionDenied, ValidationError
 from crm.geo import Geocoder
 from crm.models import (
-    SEAT_HOLDING_STATUSES,
     Company,
     Contact,
     GeoPrecision,
@@ -57,9 +56,10 @@ from crm.services.companies import (
     create_company,
     update_company,
 )
-from crm.services.contacts import create_contact, update_contact
-from crm.services.interactions import KIND_FR
-from crm.services.offers import create_offer, seats_used, update_offer
+from crm.services.contacts import upsert_contact
+from crm.services.interactions import upsert_interaction
+from crm.services.offers import create_offer, update_offer
+from crm.services.placements import upsert_placement
 
 KINDS = ("sites", "companies", "contacts", "offers", "learners", "interactions", "placements")
 
@@ -570,22 +570,10 @@ def _import_contact(session, actor, row) -> str:
     company = _company_for(session, row, errors)
     if errors:
         raise ValidationError(errors)
-    fields = {k: row.get(k) for k in COLUMNS["contacts"] if k in row and k != "company_ref"}
-    ref = v.text(row.get("ref"), 64)
-    contact = _by_ref(session, Contact, ref) if ref else None
-    if contact is None:
-        create_contact(session, actor, company.id, **fields)
-        return "created"
-    fields.pop("ref", None)
-    changed = contact.company_id != company.id
-    if changed:
-        authorize(actor, Perm.COMPANY_WRITE, company.site_id)
-        contact.company_id = company.id
-    before = {k: getattr(contact, k) for k in fields}
-    update_contact(session, actor, contact.id, **fields)
-    return (
-        "updated" if changed or before != {k: getattr(contact, k) for k in fields} else "unchanged"
-    )
+    fields = {
+        k: row.get(k) for k in COLUMNS["contacts"] if k in row and k not in ("company_ref", "ref")
+    }
+    return upsert_contact(session, actor, ref=row.get("ref"), company_id=company.id, **fields)
 
 
 def _import_offer(session, actor, row) -> str:
@@ -657,47 +645,23 @@ def _import_interaction(session, actor, row) -> str:
         if contact is None or (company is not None and contact.company_id != company.id):
             errors["contact_ref"] = "Contact inconnu pour cette entreprise."
     when = _val(v.date, row.get("date"), "date", errors)
-    values = {
-        "kind": _val(
-            lambda x: v.choice(x, KIND_FR, "Type de contact"), row.get("kind"), "kind", errors
-        ),
-        "summary": _val(lambda x: v.text(x, 5000), row.get("summary"), "summary", errors),
-        "outcome": _val(lambda x: v.text(x, 5000), row.get("outcome"), "outcome", errors),
-        "next_action": _val(
-            lambda x: v.text(x, 300), row.get("next_action"), "next_action", errors
-        ),
-        "next_action_due": _val(v.date, row.get("next_action_due"), "next_action_due", errors),
-        "next_action_done": bool(
-            _val(v.boolean, row.get("next_action_done"), "next_action_done", errors)
-        ),
-    }
-    if not values["kind"] and "kind" not in errors:
-        errors["kind"] = "Le type de contact est obligatoire."
-    if not values["summary"] and "summary" not in errors:
-        errors["summary"] = "Le résumé est obligatoire."
+    done = _val(v.boolean, row.get("next_action_done"), "next_action_done", errors)
     if errors:
         raise ValidationError(errors)
-    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
-    values["company_id"] = company.id
-    values["contact_id"] = contact.id if contact else None
-    values["occurred_at"] = dt.datetime.combine(when or dt.date.today(), dt.time(12))
-    ref = v.text(row.get("ref"), 64)
-    interaction = _by_ref(session, Interaction, ref) if ref else None
-    if interaction is None:
-        interaction = Interaction(ref=ref, author_id=actor.user_id, **values)
-        session.add(interaction)
-        session.flush()
-        audit.record(session, actor, "import_create", "interaction", interaction.id)
-        if company.status == "prospect":
-            from crm.services.companies import change_status
-
-            change_status(session, actor, company.id, "contacted", "contact importé", system=True)
-        return "created"
-    if _apply(interaction, values):
-        session.flush()
-        audit.record(session, actor, "import_update", "interaction", interaction.id)
-        return "updated"
-    return "unchanged"
+    return upsert_interaction(
+        session,
+        actor,
+        ref=row.get("ref"),
+        company_id=company.id,
+        contact_id=contact.id if contact else None,
+        kind=row.get("kind"),
+        summary=row.get("summary"),
+        outcome=row.get("outcome"),
+        next_action=row.get("next_action"),
+        next_action_due=row.get("next_action_due"),
+        next_action_done=bool(done),
+        occurred_at=when or dt.date.today(),
+    )
 
 
 PLACEMENT_STATUS_LABELS = {s.value: s.value for s in PlacementStatus}
@@ -732,42 +696,21 @@ def _import_placement(session, actor, row) -> str:
             errors,
         )
         or PlacementStatus.PROPOSED.value,
+        "ref": _val(lambda x: v.text(x, 64), row.get("ref"), "ref", errors),
     }
     for key in ("start_date", "end_date"):
         if not values[key] and key not in errors:
             errors[key] = "Date obligatoire."
-    if values["start_date"] and values["end_date"] and values["end_date"] < values["start_date"]:
-        errors["end_date"] = "La fin doit être après le début."
     if errors:
         raise ValidationError(errors)
-    authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
-    values.update(
-        learner_id=learner.id, company_id=company.id, offer_id=offer.id if offer else None
+    return upsert_placement(
+        session,
+        actor,
+        learner_id=learner.id,
+        company_id=company.id,
+        offer_id=offer.id if offer else None,
+        **values,
     )
-    if offer is not None and not values["rome_code"]:
-        values["rome_code"] = offer.rome_code
-    ref = v.text(row.get("ref"), 64)
-    placement = _by_ref(session, Placement, ref) if ref else None
-    holds = values["status"] in {s.value for s in SEAT_HOLDING_STATUSES}
-    if offer is not None and holds:
-        already = (
-            placement is not None
-            and placement.offer_id == offer.id
-            and placement.status in {s.value for s in SEAT_HOLDING_STATUSES}
-        )
-        if not already and seats_used(session, [offer.id])[offer.id] >= offer.seats:
-            raise ValidationError({"offer_ref": "Plus de place libre sur cette offre."})
-    if placement is None:
-        placement = Placement(ref=ref, booked_by_id=actor.user_id, **values)
-        session.add(placement)
-        session.flush()
-        audit.record(session, actor, "import_create", "placement", placement.id)
-        return "created"
-    if _apply(placement, values):
-        session.flush()
-        audit.record(session, actor, "import_update", "placement", placement.id)
-        return "updated"
-    return "unchanged"
 
 
 HANDLERS = {

@@ -117,7 +117,12 @@ if "cancelled" in {s.value for s in TRANSITIONS[p.status]}:
 if p.status in ("in_progress", "done"):
     st.markdown("**Évaluation du tuteur et sortie**")
     with st.form(f"evaluation_{pid}"):
-        rating = st.slider("Note du tuteur (1 à 5)", 1, 5, value=p.tutor_rating or 3)
+        rating = st.selectbox(
+            "Note du tuteur (1 à 5)",
+            options=[None, 1, 2, 3, 4, 5],
+            index=p.tutor_rating or 0,
+            format_func=lambda r: "— (pas de note)" if r is None else str(r),
+        )
         feedback = st.text_area("Appréciation du tuteur", value=p.tutor_feedback or "")
         observed = st.multiselect(
             "Compétences observées",
@@ -140,7 +145,7 @@ if p.status in ("in_progress", "done"):
                         session,
                         actor,
                         pid,
-                        tutor_rating=int(rating),
+                        tutor_rating=rating,
                         tutor_feedback=feedback,
                         skills_observed=observed,
                         incident=incident,

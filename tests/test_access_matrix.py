@@ -190,6 +190,14 @@ def _not_found_is_allowed(call):
         return None
 
 
+def _give_ref(c: Call, model, ident: int) -> str:
+    """Give an existing row a ref (inside the entry's savepoint) and return it."""
+    ref = f"REF-{next(_counter)}"
+    c.session.get(model, ident).ref = ref
+    c.session.flush()
+    return ref
+
+
 def _check(c: Call, check, result):
     check(c, result)
     return result
@@ -365,7 +373,54 @@ MATRIX: list[Entry] = [
         lambda c: contacts.update_contact(c.session, c.actor, c.target.contact_id, first_name="Jo"),
         own_site(OFFICER) | anywhere(ADMIN),
     ),
+    Entry(
+        "contacts.upsert_contact",
+        lambda c: contacts.upsert_contact(
+            c.session,
+            c.actor,
+            ref=f"K-{next(_counter)}",
+            company_id=c.target.company_id,
+            last_name="Durand",
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "contacts.upsert_contact[existing ref of the target site, moved to own site]",
+        lambda c: contacts.upsert_contact(
+            c.session,
+            c.actor,
+            ref=_give_ref(c, Contact, c.target.contact_id),
+            company_id=c.world.targets["own"].company_id,
+            last_name="Déplacé",
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+        note="the scope of the EXISTING row is checked, not only the target's",
+    ),
     # ------------------------------------------------------------------ interactions
+    Entry(
+        "interactions.upsert_interaction",
+        lambda c: interactions.upsert_interaction(
+            c.session,
+            c.actor,
+            ref=f"I-{next(_counter)}",
+            company_id=c.target.company_id,
+            kind="call",
+            summary="Appel importé",
+        ),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "interactions.upsert_interaction[existing ref of the target site, moved to own site]",
+        lambda c: interactions.upsert_interaction(
+            c.session,
+            c.actor,
+            ref=_give_ref(c, Interaction, c.target.interaction_id),
+            company_id=c.world.targets["own"].company_id,
+            kind="call",
+            summary="Réécrit",
+        ),
+        own_site(OFFICER, TRAINER) | anywhere(ADMIN),
+    ),
     Entry(
         "interactions.journal",
         lambda c: interactions.journal(c.session, c.actor, site_ids=[c.target.site_id]),
@@ -549,6 +604,35 @@ MATRIX: list[Entry] = [
             dt.date(2027, 1, 22),
         ),
         own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.upsert_placement",
+        lambda c: placements.upsert_placement(
+            c.session,
+            c.actor,
+            ref=f"P-{next(_counter)}",
+            learner_id=c.target.learner2_id,
+            company_id=c.target.company_id,
+            offer_id=c.target.offer2_id,
+            start_date=dt.date(2027, 1, 11),
+            end_date=dt.date(2027, 1, 22),
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "placements.upsert_placement[existing ref of the target site, own learner]",
+        lambda c: placements.upsert_placement(
+            c.session,
+            c.actor,
+            ref=_give_ref(c, Placement, c.target.placement2_id),
+            learner_id=c.world.targets["own"].learner2_id,
+            company_id=c.world.targets["own"].company_id,
+            offer_id=c.world.targets["own"].offer2_id,
+            start_date=dt.date(2027, 1, 11),
+            end_date=dt.date(2027, 1, 22),
+        ),
+        own_site(TRAINER) | anywhere(ADMIN),
+        note="the scope of the EXISTING row is checked, not only the target's",
     ),
     Entry(
         "placements.change_status",

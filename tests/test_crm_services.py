@@ -156,7 +156,7 @@ def test_interaction_moves_prospect_to_contacted_and_followups(session, sites, o
     assert [f.interaction_id for f in fu.overdue] == [late.id]
     assert [f.interaction_id for f in fu.upcoming] == [soon.id]
     mark_done(session, officer, late.id)
-    reschedule(session, officer, soon.id, "2026-12-15")
+    reschedule(session, officer, soon.id, "2026-12-15", today=today)
     fu = my_followups(session, officer, today, horizon_days=10)
     assert fu.overdue == [] and fu.upcoming == []
     assert my_followups(session, officer, today, horizon_days=30).upcoming[0].due == dt.date(

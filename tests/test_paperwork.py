@@ -87,6 +87,12 @@ def _record_values(r, minor: bool) -> list[str]:
     return values
 
 
+def _starts_today(session, placement) -> None:
+    """Time passes: the period's first day has come (« en cours » follows the dates)."""
+    placement.start_date = dt.date.today()
+    session.flush()
+
+
 @pytest.mark.parametrize("minor", [False, True], ids=["adult", "minor"])
 @pytest.mark.parametrize("kind", ["pmsmp", "stage"])
 def test_convention_shows_every_fact_of_the_records(session, sites, minor, kind):
@@ -118,7 +124,8 @@ def test_attestation_and_evaluation_are_prefilled(session, sites):
     pw.save_facts(session, SYSTEM, r.placement.id, {**FACTS, "hours_done": "70"})
     for role in ("beneficiary", "host", "school"):
         pw.record_signature(session, SYSTEM, r.placement.id, role, dt.date.today())
-    change_status(session, SYSTEM, r.placement.id, "in_progress")
+    # Recorded as started before its date (history corrected by the system).
+    change_status(session, SYSTEM, r.placement.id, "in_progress", correct_history=True)
     session.commit()
     text = pdf_text(pw.generate(session, SYSTEM, r.placement.id, "attestation"))
     for value in (
@@ -231,6 +238,7 @@ def test_en_cours_needs_a_signed_convention_admin_override_audited(session, site
     admin = make_actor(session, Role.ADMIN)
     pw.save_facts(session, trainer, r.placement.id, FACTS)
     pw.record_signature(session, trainer, r.placement.id, "beneficiary", dt.date.today())
+    _starts_today(session, r.placement)
     session.commit()
     with pytest.raises(ValidationError) as exc:
         change_status(session, trainer, r.placement.id, "in_progress")
@@ -258,6 +266,7 @@ def test_en_cours_allowed_once_signed(session, sites):
     pw.save_facts(session, trainer, r.placement.id, FACTS)
     for role in ("beneficiary", "host", "school"):
         pw.record_signature(session, trainer, r.placement.id, role, dt.date.today())
+    _starts_today(session, r.placement)
     change_status(session, trainer, r.placement.id, "in_progress")
     session.commit()
     assert session.get(Placement, r.placement.id).status == "in_progress"
@@ -320,8 +329,8 @@ def test_trainer_lists_oldest_first_and_manager_median_delay(session, sites):
     with pytest.raises(PermissionDenied):
         pw.median_signature_delay(session, trainer)
     # Evaluations due: started periods ending within a week without the tutor's rating.
-    change_status(session, trainer, a.placement.id, "in_progress")
     a.placement.start_date = dt.date.today() - dt.timedelta(days=20)
+    change_status(session, trainer, a.placement.id, "in_progress")
     a.placement.end_date = dt.date.today() - dt.timedelta(days=2)
     session.commit()
     due = pw.evaluations_due(session, trainer)

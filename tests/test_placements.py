@@ -283,10 +283,20 @@ def test_status_transitions_evaluation_and_outcome(session, sites):
     assert "impossible" in exc.value.errors["statut"]
     with pytest.raises(ValidationError):
         record_follow_up(session, trainer, p.id, tutor_rating=4)  # not started yet
+    change_status(session, trainer, p.id, "confirmed")
+    session.commit()
+    with pytest.raises(ValidationError) as exc:  # starts in the future: not « en cours » yet
+        change_status(session, trainer, p.id, "in_progress")
+    assert "pas encore" in exc.value.errors["statut"]
+    session.rollback()
+    # Time passes: the period started and ended (dates moved to the past).
+    today = dt.date.today()
+    got = session.get(Placement, p.id)
+    got.start_date, got.end_date = today - dt.timedelta(12), today - dt.timedelta(1)
+    session.commit()
     mark_convention_signed(session, p.id)  # "en cours" needs a signed convention
-    for status in ("confirmed", "in_progress"):
-        change_status(session, trainer, p.id, status)
-        session.commit()
+    change_status(session, trainer, p.id, "in_progress")
+    session.commit()
     with pytest.raises(ValidationError) as exc:
         record_follow_up(session, trainer, p.id, tutor_rating=7)
     assert "1 à 5" in exc.value.errors["évaluation du tuteur"]

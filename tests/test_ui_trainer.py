@@ -161,6 +161,9 @@ def test_placements_follow_up(demo_copy, monkeypatch):
         .order_by(Placement.id)
     )
     pid = p.id
+    # The evaluation and « terminée » come at the end of the period: let it end yesterday.
+    p.end_date = min(p.end_date, dt.date.today() - dt.timedelta(days=1))
+    s.commit()
     s.close()
     engine.dispose()
     at = app_as(demo_copy, monkeypatch, "trainer")
@@ -169,8 +172,8 @@ def test_placements_follow_up(demo_copy, monkeypatch):
     assert at.title[0].value == "Suivi des périodes"
     assert len(at.dataframe[0].value) > 0
     at.selectbox(key="placement_pick").select(pid).run()
-    at.slider[0].set_value(5)
-    at.selectbox[1].select("employment")
+    at.selectbox[1].select(5)  # the tutor's rating (optional: no default)
+    at.selectbox[2].select("employment")
     at.button(key=f"FormSubmitter:evaluation_{pid}-Enregistrer l'évaluation").click().run()
     assert not at.exception
     assert at.success[0].value == "Évaluation enregistrée."

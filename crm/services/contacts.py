@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import audit
@@ -90,3 +91,49 @@ def update_contact(session: Session, actor: Actor, contact_id: int, **fields) ->
     if changed:
         audit.record(session, actor, "update", "contact", contact.id, fields=sorted(changed))
     return contact
+
+
+def upsert_contact(
+    session: Session, actor: Actor, *, ref: str | None, company_id: int, **fields
+) -> str:
+    """Create or update (by ``ref``) a contact of ``company_id``, as the contacts import does.
+
+    Returns "created", "updated" or "unchanged". When ``ref`` exists, the actor
+    needs the company right on the site of the contact's CURRENT company as well as
+    on the target company's (an officer never moves or rewrites another site's
+    contact); moving a contact to another company is then allowed.
+    """
+    company = _company(session, company_id)
+    authorize(actor, Perm.COMPANY_WRITE, company.site_id)
+    try:
+        ref = v.text(ref, 64)
+    except v.FieldError as exc:
+        raise ValidationError({CONTACT_LABELS_FR["ref"]: exc.message}) from None
+    contact = session.scalar(select(Contact).where(Contact.ref == ref)) if ref else None
+    if contact is None:
+        create_contact(session, actor, company.id, ref=ref, **fields)
+        return "created"
+    authorize(actor, Perm.COMPANY_WRITE, contact.company.site_id)
+    fields.pop("ref", None)
+    clean, errors = validate_contact_fields(fields, creating=False)
+    if errors:
+        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+    moved = contact.company_id != company.id
+    changed = [k for k, val in clean.items() if getattr(contact, k) != val]
+    if not moved and not changed:
+        return "unchanged"
+    if moved:
+        previous = contact.company_id
+        contact.company = company
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "move",
+            "contact",
+            contact.id,
+            from_company=previous,
+            to_company=company.id,
+        )
+    update_contact(session, actor, contact.id, **fields)
+    return "updated"

@@ -24,25 +24,19 @@ KIND_FR = {
 }
 
 
-def log_interaction(
+def _validate(
     session: Session,
-    actor: Actor,
-    company_id: int,
+    company: Company,
     *,
-    kind: str,
-    summary: str,
-    contact_id: int | None = None,
-    outcome: str | None = None,
-    next_action: str | None = None,
-    next_action_due=None,
-    occurred_at: dt.datetime | None = None,
-    ref: str | None = None,
-) -> Interaction:
-    """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
-    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
+    kind,
+    summary,
+    outcome,
+    next_action,
+    next_action_due,
+    ref,
+    contact_id,
+) -> dict:
+    """The contact log's field rules (form and import); French labels as keys."""
     errors: dict[str, str] = {}
     clean: dict = {}
     for key, fn, raw in (
@@ -69,6 +63,39 @@ def log_interaction(
             errors["Contact"] = "Ce contact n'appartient pas à cette entreprise."
     if errors:
         raise ValidationError(errors)
+    return clean
+
+
+def log_interaction(
+    session: Session,
+    actor: Actor,
+    company_id: int,
+    *,
+    kind: str,
+    summary: str,
+    contact_id: int | None = None,
+    outcome: str | None = None,
+    next_action: str | None = None,
+    next_action_due=None,
+    occurred_at: dt.datetime | None = None,
+    ref: str | None = None,
+) -> Interaction:
+    """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
+    clean = _validate(
+        session,
+        company,
+        kind=kind,
+        summary=summary,
+        outcome=outcome,
+        next_action=next_action,
+        next_action_due=next_action_due,
+        ref=ref,
+        contact_id=contact_id,
+    )
     when = occurred_at or utcnow()
     if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
         when = dt.datetime.combine(when, dt.time(12))
@@ -98,6 +125,89 @@ def log_interaction(
             system=True,
         )
     return interaction
+
+
+def upsert_interaction(
+    session: Session,
+    actor: Actor,
+    *,
+    ref: str | None,
+    company_id: int,
+    kind: str,
+    summary: str,
+    contact_id: int | None = None,
+    outcome: str | None = None,
+    next_action: str | None = None,
+    next_action_due=None,
+    next_action_done: bool = False,
+    occurred_at: dt.datetime | dt.date | None = None,
+) -> str:
+    """Create or update (by ``ref``) a logged contact, as the interactions import does.
+
+    Returns "created", "updated" or "unchanged". Same field rules as
+    :func:`log_interaction`. When ``ref`` exists, the actor needs the interaction
+    right on the site of its CURRENT company as well as on the target company's.
+    """
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Entreprise {company_id} introuvable.")
+    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
+    clean = _validate(
+        session,
+        company,
+        kind=kind,
+        summary=summary,
+        outcome=outcome,
+        next_action=next_action,
+        next_action_due=next_action_due,
+        ref=ref,
+        contact_id=contact_id,
+    )
+    ref = clean["Référence"]
+    existing = session.scalar(select(Interaction).where(Interaction.ref == ref)) if ref else None
+    if existing is not None:
+        authorize(actor, Perm.INTERACTION_WRITE, existing.company.site_id)
+    when = occurred_at or utcnow()
+    if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
+        when = dt.datetime.combine(when, dt.time(12))
+    values = {
+        "company_id": company.id,
+        "contact_id": contact_id,
+        "occurred_at": when,
+        "kind": InteractionKind(clean["Type"]).value,
+        "summary": clean["Résumé"],
+        "outcome": clean["Résultat"],
+        "next_action": clean["Prochaine action"],
+        "next_action_due": clean["Échéance"],
+        "next_action_done": bool(next_action_done),
+    }
+    if existing is None:
+        interaction = Interaction(ref=ref, author_id=actor.user_id, **values)
+        session.add(interaction)
+        session.flush()
+        audit.record(
+            session, actor, "import_create", "interaction", interaction.id, company_id=company.id
+        )
+        if company.status == PartnerStatus.PROSPECT.value:
+            change_status(
+                session,
+                actor,
+                company.id,
+                PartnerStatus.CONTACTED.value,
+                "contact importé",
+                system=True,
+            )
+        return "created"
+    changed = sorted(k for k, val in values.items() if getattr(existing, k) != val)
+    if not changed:
+        return "unchanged"
+    for k in changed:
+        setattr(existing, k, values[k])
+    if "company_id" in changed:
+        existing.company = company
+    session.flush()
+    audit.record(session, actor, "import_update", "interaction", existing.id, fields=changed)
+    return "updated"
 
 
 @dataclass
@@ -162,17 +272,35 @@ def _own_interaction(session: Session, actor: Actor, interaction_id: int) -> Int
     return interaction
 
 
-def mark_done(session: Session, actor: Actor, interaction_id: int) -> Interaction:
+def mark_done(
+    session: Session, actor: Actor, interaction_id: int, note: str | None = None
+) -> Interaction:
+    """Close a follow-up; an optional ``note`` (what was done) is added to the outcome."""
     interaction = _own_interaction(session, actor, interaction_id)
-    if not interaction.next_action_done:
-        interaction.next_action_done = True
-        interaction.done_at = utcnow()
+    try:
+        note = v.text(note, 1000)
+    except v.FieldError as exc:
+        raise ValidationError({"Note": exc.message}) from None
+    if note:
+        outcome = f"{interaction.outcome}\n{note}" if interaction.outcome else note
+        if len(outcome) > 5000:
+            raise ValidationError({"Note": "Le résultat de ce contact est déjà trop long."})
+        interaction.outcome = outcome
+    if not interaction.next_action_done or note:
+        if not interaction.next_action_done:
+            interaction.next_action_done = True
+            interaction.done_at = utcnow()
         session.flush()
-        audit.record(session, actor, "followup_done", "interaction", interaction.id)
+        audit.record(
+            session, actor, "followup_done", "interaction", interaction.id, note=bool(note)
+        )
     return interaction
 
 
-def reschedule(session: Session, actor: Actor, interaction_id: int, new_due) -> Interaction:
+def reschedule(
+    session: Session, actor: Actor, interaction_id: int, new_due, today: dt.date | None = None
+) -> Interaction:
+    """Move a follow-up to ``new_due``: today or later (``today``: the clock, for tests)."""
     interaction = _own_interaction(session, actor, interaction_id)
     try:
         due = v.date(new_due)
@@ -180,6 +308,12 @@ def reschedule(session: Session, actor: Actor, interaction_id: int, new_due) -> 
         raise ValidationError({"Échéance": exc.message}) from None
     if due is None:
         raise ValidationError({"Échéance": "Choisissez la nouvelle date."})
+    if due < (today or dt.date.today()):
+        raise ValidationError(
+            {
+                "Échéance": "La nouvelle date ne peut pas être dans le passé (aujourd'hui ou plus tard)."
+            }
+        )
     interaction.next_action_due = due
     interaction.next_action_done = False
     interaction.done_at = None

@@ -23,8 +23,10 @@ from crm.models import (
     Learner,
     LearnerStatus,
     MobilityMode,
+    Role,
     RomeJob,
     Site,
+    User,
     join_list,
     split_list,
 )
@@ -95,7 +97,23 @@ def _as_date(value, field: str, errors: dict[str, str]) -> dt.date | None:
         return None
 
 
-def _clean(session: Session, values: dict, current: Learner | None) -> dict:
+def _referent_error(session: Session, referent_id, site_id: int) -> str | None:
+    """French error when ``referent_id`` is not an active account of the learner's site."""
+    try:
+        uid = int(referent_id)
+    except (TypeError, ValueError):
+        return "compte inconnu."
+    user = session.get(User, uid)
+    if user is None or not user.is_active:
+        return "compte inconnu ou désactivé."
+    if user.role != Role.ADMIN.value and site_id not in {s.id for s in user.sites}:
+        return "ce compte n'appartient pas au site du stagiaire."
+    return None
+
+
+def _clean(
+    session: Session, values: dict, current: Learner | None, site_id: int | None = None
+) -> dict:
     """Validate and normalise ``values``; raise ValidationError listing every problem."""
     errors: dict[str, str] = {}
     unknown = set(values) - set(EDITABLE_FIELDS)
@@ -179,6 +197,13 @@ def _clean(session: Session, values: dict, current: Learner | None) -> dict:
                 out[key] = check(out[key])
             except v.FieldError as exc:
                 errors[EDITABLE_FIELDS[key]] = exc.message
+    if out.get("referent_id") is not None:
+        site = site_id if site_id is not None else current.site_id
+        message = _referent_error(session, out["referent_id"], site)
+        if message:
+            errors[EDITABLE_FIELDS["referent_id"]] = message
+        else:
+            out["referent_id"] = int(out["referent_id"])
     if errors:
         raise ValidationError(errors)
     # Coordinates: the commune's centre when the address changed and none were given.
@@ -197,7 +222,7 @@ def create_learner(session: Session, actor: Actor, site_id: int, **values) -> Le
     authorize(actor, Perm.LEARNER_WRITE, site_id)
     if session.get(Site, site_id) is None:
         raise ValidationError({"site": "site inconnu."})
-    clean = _clean(session, values, None)
+    clean = _clean(session, values, None, site_id)
     learner = Learner(site_id=site_id, status=LearnerStatus.ACTIVE.value, **clean)
     if learner.referent_id is None and actor.user_id is not None:
         learner.referent_id = actor.user_id

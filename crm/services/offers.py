@@ -163,8 +163,15 @@ def create_offer(session: Session, actor: Actor, company_id: int, **fields) -> O
 def update_offer(
     session: Session, actor: Actor, offer_id: int, expected_version: int, **fields
 ) -> Offer:
-    offer = _offer(session, offer_id)
-    authorize(actor, Perm.COMPANY_WRITE, offer.company.site_id)
+    """Change an offer; the seats are counted under the offer's lock (the one bookings take).
+
+    Lowering the seats below those already held is refused, even while a booking runs.
+    """
+    from crm.services.placements import lock_offer
+
+    authorize(actor, Perm.COMPANY_WRITE, _offer(session, offer_id).company.site_id)
+    lock_offer(session, offer_id)
+    offer = session.get(Offer, offer_id, populate_existing=True)
     if expected_version != offer.version:
         raise ConcurrentEditError()
     clean, errors = validate_offer_fields(

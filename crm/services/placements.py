@@ -1,12 +1,16 @@
 """Placements: booking a seat without overbooking, and the follow-up of a period.
 
-Booking checks and takes a seat in ONE transaction that first locks the offer:
-on PostgreSQL ``SELECT ... FOR UPDATE`` on the offer row; on SQLite the first
-statement of the transaction is a write on the offer row, so SQLite's single
-write lock is taken (waiting up to the busy timeout) before seats are counted.
+Every booking rule lives in :func:`_check_booking` and every path that makes a
+placement hold a seat goes through it: :func:`book_placement` (the trainers' form)
+and :func:`upsert_placement` (the placements import). It first takes the locks,
+then checks: the offer's lock (PostgreSQL ``SELECT ... FOR UPDATE`` on the offer
+row) so that seats are counted by one transaction at a time, and the learner's
+lock (``FOR UPDATE`` on the learner row) so that two bookings of one learner on two
+offers cannot both pass the overlap check. On SQLite units of work start as
+writers (``BEGIN IMMEDIATE``, see crm.db), which serialises them all.
 Two trainers booking the last seat at once: one gets the seat, the other a
-:class:`CapacityError` in French. The caller must call :func:`book_placement`
-at the start of its unit of work (nothing read before it) and commit after.
+:class:`CapacityError` in French. The caller must call the service at the start
+of its unit of work and commit after.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.auth import Actor, Perm, authorize
 from crm.db import is_sqlite
-from crm.errors import CapacityError, ConcurrentEditError, NotFound, ValidationError
+from crm.errors import (
+    CapacityError,
+    ConcurrentEditError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -70,15 +80,122 @@ def lock_offer(session: Session, offer_id: int) -> None:
         session.execute(select(Offer.id).where(Offer.id == offer_id).with_for_update())
 
 
-def _seats_taken(session: Session, offer_id: int) -> int:
-    return session.scalar(
+def lock_learner(session: Session, learner_id: int) -> None:
+    """Take the learner's lock (overlap checks) for the rest of the transaction.
+
+    SQLite has one write lock for the whole database: units of work hold it from
+    their start (BEGIN IMMEDIATE); a write here takes it in any other transaction.
+    """
+    if is_sqlite(session):
+        session.execute(
+            text("UPDATE learners SET version = version WHERE id = :id"), {"id": learner_id}
+        )
+    else:
+        session.execute(select(Learner.id).where(Learner.id == learner_id).with_for_update())
+
+
+HOLDING_VALUES = frozenset(s.value for s in SEAT_HOLDING_STATUSES)
+
+
+def _seats_taken(session: Session, offer_id: int, exclude_id: int | None = None) -> int:
+    stmt = (
         select(func.count())
         .select_from(Placement)
-        .where(
-            Placement.offer_id == offer_id,
-            Placement.status.in_([s.value for s in SEAT_HOLDING_STATUSES]),
-        )
+        .where(Placement.offer_id == offer_id, Placement.status.in_(sorted(HOLDING_VALUES)))
     )
+    if exclude_id is not None:
+        stmt = stmt.where(Placement.id != exclude_id)
+    return session.scalar(stmt)
+
+
+NO_SEAT_MESSAGE = (
+    "Plus de place libre sur cette offre : la dernière place vient d'être prise. "
+    "Rien n'a été enregistré ; choisissez une autre offre."
+)
+
+
+def _check_booking(
+    session: Session,
+    *,
+    learner_id: int,
+    offer_id: int | None,
+    company_id: int | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    placement_id: int | None = None,
+) -> tuple[Learner, Offer | None, Company | None]:
+    """Every booking rule, under the locks; the one place they live.
+
+    Takes the offer's lock then the learner's lock, reloads both, then refuses
+    (:class:`ValidationError`, French, one entry per field) an exited learner, a
+    minor on an offer closed to minors, dates reversed or outside the offer's
+    window, a period overlapping another active period of the learner, a closed or
+    paused offer, an inactive, retired or merged company; and a full offer
+    (:class:`CapacityError`). ``placement_id``: the placement being re-booked (an
+    import updating it), not counted against itself.
+    """
+    if offer_id is not None:
+        lock_offer(session, offer_id)
+    lock_learner(session, learner_id)
+    learner = session.get(Learner, learner_id, populate_existing=True)
+    if learner is None:
+        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    offer = None
+    if offer_id is not None:
+        offer = session.get(Offer, offer_id, populate_existing=True)
+        if offer is None:
+            raise NotFound(f"Offre {offer_id} introuvable.")
+        company_id = offer.company_id
+    company = session.get(Company, company_id) if company_id is not None else None
+    errors: dict[str, str] = {}
+    if learner.status != LearnerStatus.ACTIVE:
+        errors["stagiaire"] = "ce stagiaire n'est plus en parcours."
+    if start is None or end is None or end < start:
+        errors["dates"] = "la date de fin doit suivre la date de début."
+    else:
+        if offer is not None and (
+            offer.start_date and start < offer.start_date or offer.end_date and end > offer.end_date
+        ):
+            errors["dates"] = (
+                f"hors de la période de l'offre ({offer.start_date:%d/%m/%Y} – "
+                f"{offer.end_date:%d/%m/%Y})."
+                if offer.start_date and offer.end_date
+                else "hors de la période de l'offre."
+            )
+        age = learner.age_on(start)
+        if offer is not None and not offer.open_to_minors and (age is None or age < 18):
+            errors["âge"] = "cette offre n'accueille pas de mineurs."
+        overlap = (
+            select(func.count())
+            .select_from(Placement)
+            .where(
+                Placement.learner_id == learner.id,
+                Placement.status.in_(ACTIVE_STATUSES),
+                Placement.start_date <= end,
+                Placement.end_date >= start,
+            )
+        )
+        if placement_id is not None:
+            overlap = overlap.where(Placement.id != placement_id)
+        if session.scalar(overlap):
+            errors["période"] = "ce stagiaire a déjà une période sur ces dates."
+    if offer is not None and (
+        offer.status != OfferStatus.OPEN
+        or (offer.paused_until is not None and start is not None and offer.paused_until >= start)
+    ):
+        errors["offre"] = "cette offre n'est pas ouverte (en pause ou fermée)."
+    if (
+        company is None
+        or company.status == PartnerStatus.INACTIVE
+        or company.retired_at is not None
+        or company.merged_into_id is not None
+    ):
+        errors["entreprise"] = "cette entreprise n'est plus active."
+    if errors:
+        raise ValidationError(errors)
+    if offer is not None and _seats_taken(session, offer.id, placement_id) >= offer.seats:
+        raise CapacityError(NO_SEAT_MESSAGE)
+    return learner, offer, company
 
 
 def book_placement(
@@ -92,61 +209,14 @@ def book_placement(
 ) -> Placement:
     """Propose ``learner_id`` on ``offer_id`` from ``start`` to ``end``, taking one seat."""
     authorize(actor, Perm.PLACEMENT_WRITE)
-    lock_offer(session, offer_id)
+    lock_offer(session, offer_id)  # before any read (SQLite: a write takes the lock)
     learner = session.get(Learner, learner_id)
     if learner is None:
         raise NotFound(f"Stagiaire {learner_id} introuvable.")
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
-    offer = session.get(Offer, offer_id, populate_existing=True)
-    if offer is None:
-        raise NotFound(f"Offre {offer_id} introuvable.")
-    company = session.get(Company, offer.company_id)
-    errors: dict[str, str] = {}
-    if learner.status != LearnerStatus.ACTIVE:
-        errors["stagiaire"] = "ce stagiaire n'est plus en parcours."
-    if start is None or end is None or end < start:
-        errors["dates"] = "la date de fin doit suivre la date de début."
-    else:
-        if offer.start_date and start < offer.start_date or offer.end_date and end > offer.end_date:
-            errors["dates"] = (
-                f"hors de la période de l'offre ({offer.start_date:%d/%m/%Y} – "
-                f"{offer.end_date:%d/%m/%Y})."
-                if offer.start_date and offer.end_date
-                else "hors de la période de l'offre."
-            )
-        age = learner.age_on(start)
-        if not offer.open_to_minors and (age is None or age < 18):
-            errors["âge"] = "cette offre n'accueille pas de mineurs."
-        overlapping = session.scalar(
-            select(func.count())
-            .select_from(Placement)
-            .where(
-                Placement.learner_id == learner.id,
-                Placement.status.in_(ACTIVE_STATUSES),
-                Placement.start_date <= end,
-                Placement.end_date >= start,
-            )
-        )
-        if overlapping:
-            errors["période"] = "ce stagiaire a déjà une période sur ces dates."
-    if offer.status != OfferStatus.OPEN or (
-        offer.paused_until is not None and start is not None and offer.paused_until >= start
-    ):
-        errors["offre"] = "cette offre n'est pas ouverte (en pause ou fermée)."
-    if (
-        company is None
-        or company.status == PartnerStatus.INACTIVE
-        or company.retired_at is not None
-        or company.merged_into_id is not None
-    ):
-        errors["entreprise"] = "cette entreprise n'est plus active."
-    if errors:
-        raise ValidationError(errors)
-    if _seats_taken(session, offer.id) >= offer.seats:
-        raise CapacityError(
-            "Plus de place libre sur cette offre : la dernière place vient d'être prise. "
-            "Rien n'a été enregistré ; choisissez une autre offre."
-        )
+    learner, offer, _company = _check_booking(
+        session, learner_id=learner_id, offer_id=offer_id, company_id=None, start=start, end=end
+    )
     placement = Placement(
         learner_id=learner.id,
         offer_id=offer.id,
@@ -194,12 +264,17 @@ def change_status(
     reason: str | None = None,
     expected_version: int | None = None,
     override_reason: str | None = None,
+    correct_history: bool = False,
 ) -> Placement:
     """proposed → confirmed → in_progress → done; any of the first three → cancelled (with a reason).
 
     "en cours" needs a signed convention (``override_reason``: an admin forces it, audited).
+    The dates decide too: « en cours » only from the start date, « terminée » only
+    from the end date. An admin correcting history passes ``correct_history=True``
+    (recorded in the audit trail).
     """
     placement = _load(session, actor, placement_id, expected_version)
+    _check_correction(actor, correct_history)
     try:
         target = PlacementStatus(new_status)
     except ValueError:
@@ -216,6 +291,8 @@ def change_status(
         if not reason:
             raise ValidationError({"motif": "indiquez le motif de l'annulation."})
         placement.cancel_reason = reason[:300]
+    if not correct_history:
+        _check_status_dates(target.value, placement.start_date, placement.end_date)
     if target == PlacementStatus.IN_PROGRESS:
         from crm.services import paperwork
 
@@ -225,6 +302,7 @@ def change_status(
     previous = placement.status
     placement.status = target.value
     session.flush()
+    extra = {"corrected_history": True} if correct_history else {}
     audit.record(
         session,
         actor,
@@ -233,8 +311,29 @@ def change_status(
         placement.id,
         from_status=previous,
         to_status=target.value,
+        **extra,
     )
     return placement
+
+
+def _check_correction(actor: Actor, correct_history: bool) -> None:
+    if correct_history and not actor.is_admin:
+        raise PermissionDenied("Seul un administrateur peut corriger l'historique d'une période.")
+
+
+def _check_status_dates(
+    status: str, start: dt.date | None, end: dt.date | None, today: dt.date | None = None
+) -> None:
+    """« en cours » only from the start date; « terminée » only from the end date."""
+    today = today or dt.date.today()
+    if status == PlacementStatus.IN_PROGRESS and start is not None and today < start:
+        raise ValidationError(
+            {"statut": f"la période ne commence que le {start:%d/%m/%Y} : pas encore « en cours »."}
+        )
+    if status == PlacementStatus.DONE and end is not None and today < end:
+        raise ValidationError(
+            {"statut": f"la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."}
+        )
 
 
 def record_follow_up(
@@ -248,9 +347,17 @@ def record_follow_up(
     incident: bool | None = None,
     outcome: str | None = None,
     expected_version: int | None = None,
+    correct_history: bool = False,
 ) -> Placement:
-    """Tutor evaluation (1-5 and feedback), skills observed, incident flag, outcome."""
+    """Tutor evaluation (1-5 and feedback), skills observed, incident flag, outcome.
+
+    Every field is optional: what is not given (None) is left as it is, never
+    defaulted (no rating is stored unless the tutor gave one). The rating and the
+    outcome are taken from the end date of the period (an admin correcting history
+    passes ``correct_history=True``, recorded in the audit trail).
+    """
     placement = _load(session, actor, placement_id, expected_version)
+    _check_correction(actor, correct_history)
     errors: dict[str, str] = {}
     if tutor_rating is not None and not (isinstance(tutor_rating, int) and 1 <= tutor_rating <= 5):
         errors["évaluation du tuteur"] = "une note de 1 à 5."
@@ -264,6 +371,16 @@ def record_follow_up(
         PlacementStatus.DONE,
     ):
         errors["statut"] = "l'évaluation et la sortie se saisissent pendant ou après la période."
+    elif (
+        (tutor_rating is not None or outcome)
+        and not correct_history
+        and placement.end_date is not None
+        and dt.date.today() < placement.end_date
+    ):
+        errors["statut"] = (
+            f"l'évaluation et la sortie se saisissent à partir de la fin de la période "
+            f"({placement.end_date:%d/%m/%Y})."
+        )
     if errors:
         raise ValidationError(errors)
     changed = []
@@ -288,10 +405,127 @@ def record_follow_up(
             changed.append(key)
     if changed:
         session.flush()
+        extra = {"corrected_history": True} if correct_history else {}
         audit.record(
-            session, actor, "placement.follow_up", "placement", placement.id, fields=sorted(changed)
+            session,
+            actor,
+            "placement.follow_up",
+            "placement",
+            placement.id,
+            fields=sorted(changed),
+            **extra,
         )
     return placement
+
+
+def upsert_placement(
+    session: Session,
+    actor: Actor,
+    *,
+    ref: str | None,
+    learner_id: int,
+    company_id: int,
+    offer_id: int | None = None,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    status: str = PlacementStatus.PROPOSED.value,
+    kind: str = PlacementKind.PMSMP.value,
+    rome_code: str | None = None,
+) -> str:
+    """Create or update (by ``ref``) a placement, as the placements import does.
+
+    Returns "created", "updated" or "unchanged". The actor needs the placement
+    right on the learner's site AND, when ``ref`` exists, on the site of the
+    existing placement's learner (a trainer never rewrites another site's period).
+    A placement that holds a seat (proposed, confirmed, en cours, terminée) goes
+    through the booking rules and locks of :func:`book_placement`
+    (:func:`_check_booking`); a closed period (terminée) is history: the learner's
+    and company's current state do not matter, its dates, the offer's seats and
+    the learner's other periods do. Status and dates: as :func:`change_status`.
+    """
+    authorize(actor, Perm.PLACEMENT_WRITE)
+    learner = session.get(Learner, learner_id)
+    if learner is None:
+        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
+    existing = session.scalar(select(Placement).where(Placement.ref == ref)) if ref else None
+    if existing is not None:
+        owner = session.get(Learner, existing.learner_id)
+        authorize(actor, Perm.PLACEMENT_WRITE, owner.site_id)
+    errors: dict[str, str] = {}
+    try:
+        status = PlacementStatus(status).value
+    except ValueError:
+        errors["statut"] = f"statut inconnu « {status} »."
+    try:
+        kind = PlacementKind(kind).value
+    except ValueError:
+        errors["type"] = f"type de période inconnu « {kind} »."
+    offer = session.get(Offer, offer_id) if offer_id is not None else None
+    if offer_id is not None and (offer is None or offer.company_id != company_id):
+        errors["offre"] = "offre inconnue pour cette entreprise."
+    if session.get(Company, company_id) is None:
+        errors["entreprise"] = "entreprise inconnue."
+    if start_date is None or end_date is None:
+        errors["dates"] = "les dates de début et de fin sont obligatoires."
+    elif end_date < start_date:
+        errors["dates"] = "la date de fin doit suivre la date de début."
+    if errors:
+        raise ValidationError(errors)
+    _check_status_dates(status, start_date, end_date)
+    values = {
+        "learner_id": learner.id,
+        "company_id": company_id,
+        "offer_id": offer_id,
+        "kind": kind,
+        "rome_code": rome_code or (offer.rome_code if offer is not None else None),
+        "start_date": start_date,
+        "end_date": end_date,
+        "status": status,
+    }
+    if existing is not None and all(getattr(existing, k) == val for k, val in values.items()):
+        return "unchanged"
+    if status in HOLDING_VALUES:
+        _check_booking_for_import(session, values, existing)
+    if existing is None:
+        placement = Placement(ref=ref, booked_by_id=actor.user_id, **values)
+        session.add(placement)
+        session.flush()
+        audit.record(session, actor, "import_create", "placement", placement.id)
+        return "created"
+    changed = sorted(k for k, val in values.items() if getattr(existing, k) != val)
+    for k in changed:
+        setattr(existing, k, values[k])
+    session.flush()
+    audit.record(session, actor, "import_update", "placement", existing.id, fields=changed)
+    return "updated"
+
+
+def _check_booking_for_import(session: Session, values: dict, existing: Placement | None) -> None:
+    """The booking rules for an imported seat-holding placement (history: see upsert_placement)."""
+    try:
+        _check_booking(
+            session,
+            learner_id=values["learner_id"],
+            offer_id=values["offer_id"],
+            company_id=values["company_id"],
+            start=values["start_date"],
+            end=values["end_date"],
+            placement_id=existing.id if existing is not None else None,
+        )
+    except ValidationError as exc:
+        if values["status"] != PlacementStatus.DONE:
+            raise
+        # A finished period is history: only the rules that held when it was booked.
+        kept = {k: m for k, m in exc.errors.items() if k in ("dates", "âge", "période")}
+        if kept:
+            raise ValidationError(kept) from None
+        offer_id = values["offer_id"]
+        if offer_id is not None:
+            offer = session.get(Offer, offer_id)
+            taken = _seats_taken(session, offer_id, existing.id if existing else None)
+            if taken >= offer.seats:
+                raise CapacityError(NO_SEAT_MESSAGE) from None
 
 
 @dataclass
