@@ -375,3 +375,99 @@ def test_running_app_sees_the_restored_data(filled_url, tmp_path):
             "Créée puis annulée par la restauration"
         )
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+@pytest.mark.parametrize("fmt", ["auto", "json"])
+def test_tampered_backups_are_refused_by_their_signature(filled_url, tmp_path, fmt, monkeypatch):
+    """Every tamper case is refused before anything is replaced (figures in RELIABILITY.md)."""
+    file = tmp_path / "b"
+    bk.backup(filled_url, file, fmt=fmt)
+    sig = bk.signature_path(file)
+    assert sig.exists() and sig.stat().st_mode & 0o077 == 0
+    original = file.read_bytes()
+    spoil(filled_url)
+    cases = {
+        "cut by one byte": original[:-1],
+        "one byte flipped (middle)": _flip(original, len(original) // 2),
+        "one byte flipped (last)": _flip(original, len(original) - 1),
+        "one byte appended": original + b"\0",
+    }
+    if fmt == "json":
+        doc = json.loads(original)
+        doc["tables"]["companies"]["rows"][0][1] = "Entreprise falsifiée"
+        doc["checksum"] = bk.tables_checksum(doc["tables"])  # a consistent forgery
+        cases["json rows edited, checksum recomputed"] = json.dumps(doc).encode()
+    for label, data in cases.items():
+        file.write_bytes(data)
+        before = snapshot(filled_url)
+        with pytest.raises(bk.BackupError, match="Signature de la sauvegarde incorrecte"):
+            bk.restore(filled_url, file)
+        assert snapshot(filled_url) == before, label
+    file.write_bytes(original)
+    monkeypatch.setenv("PASSERELLE_BACKUP_KEY", "another-key")  # another server's key
+    _assert_refused_and_intact(filled_url, file, "autre clé")
+    monkeypatch.undo()
+    sig.unlink()  # no signature at all
+    _assert_refused_and_intact(filled_url, file, "Signature de la sauvegarde introuvable")
+    bk.sign_backup(file)
+    bk.restore(filled_url, file)  # the genuine file still restores
+
+
+def test_sqlite_backup_without_audit_triggers_is_refused_even_signed(db_url, tmp_path):
+    """Defence in depth: an emptied audit trail whose triggers were dropped is refused
+    by the schema check, even when signed with the right key."""
+    source = tmp_path / "forged.db"
+    if db_url.startswith("sqlite"):
+        shutil.copy(make_url(db_url).database, source)
+        url = db_url
+    else:  # PostgreSQL: restore the forged SQLite file into a SQLite database
+        url = f"sqlite:///{tmp_path / 'target.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        shutil.copy(make_url(url).database, source)
+    with make_session_factory(make_engine(url)).begin() as s:
+        audit.record(s, SYSTEM, "login", "user")
+    conn = sqlite3.connect(source)
+    conn.execute("DROP TRIGGER audit_events_no_delete")
+    conn.execute("DROP TRIGGER audit_events_no_update")
+    conn.execute("DELETE FROM audit_events")
+    conn.commit()
+    conn.close()
+    bk.sign_backup(source)
+    _assert_refused_and_intact(url, source, "déclencheurs")
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE extra (x)")
+    conn.execute(
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'x'); END"
+    )
+    conn.execute(
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'x'); END"
+    )
+    conn.commit()
+    conn.close()
+    bk.sign_backup(source)
+    _assert_refused_and_intact(url, source, "schéma différent")
+
+
+def test_backup_key_file_is_generated_private(tmp_path, monkeypatch, db_url):
+    monkeypatch.delenv("PASSERELLE_BACKUP_KEY")
+    monkeypatch.setenv("PASSERELLE_HOME", str(tmp_path / "home"))
+    file = tmp_path / "b.json"
+    bk.backup(db_url, file, fmt="json")
+    key = tmp_path / "home" / "backup.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    assert file.stat().st_mode & 0o777 == 0o600
+    bk.restore(db_url, file)
+    key.chmod(0o644)
+    with pytest.raises(bk.BackupError, match="chmod 600"):
+        bk.restore(db_url, file)
