@@ -14,16 +14,33 @@ Three formats, recognised on restore by their first bytes:
 
 A restore never leaves a half-restored database: it either replaces everything
 or fails with the previous data untouched.
+
+Every backup is signed: HMAC-SHA256 over the whole file with the backup key, in a
+sidecar ``FILE.sig``. A restore first copies the file to a private temporary
+file while checking the signature and refuses it when the signature is missing
+or wrong (a truncated, edited or re-checksummed file, or another key). The key
+is ``PASSERELLE_BACKUP_KEY`` when set, else the file ``backup.key`` of
+``PASSERELLE_HOME`` (generated on first use, mode 0600): keep a copy of it with
+the backups, a restore on another server needs it. A SQLite backup is also
+checked with ``PRAGMA integrity_check`` and against the schema of its revision
+(tables, indexes and the audit triggers) before anything is replaced.
+
+Backups and restores are audited. A restore keeps the audit events of the
+database that the backup does not have (newer than the backup): they are
+appended after the restore event, never silently dropped.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import gzip
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -44,8 +61,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from crm.config import get_settings
 from crm.db import current_revision, make_engine, upgrade
 from crm.errors import PasserelleError
+from crm.private_files import PRIVATE_MODE, create_private, write_private
 
 JSON_FORMAT = "passerelle-json"
 JSON_FORMAT_VERSION = 1
@@ -55,6 +74,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 GZIP_MAGIC = b"\x1f\x8b"
 INSERT_CHUNK = 500
+SIGNATURE_SUFFIX = ".sig"
+SIGNATURE_FORMAT = "passerelle-backup-signature"
+KEY_ENV = "PASSERELLE_BACKUP_KEY"
+KEY_FILE = "backup.key"
+AUDIT_TRIGGERS = frozenset({"audit_events_no_update", "audit_events_no_delete"})
 
 
 class BackupError(PasserelleError):
@@ -141,11 +165,100 @@ def detect_format(path: Path) -> str:
     raise BackupError(f"Format de sauvegarde inconnu : {path}.")
 
 
+# --------------------------------------------------------------------------- signatures
+
+
+def key_path() -> Path:
+    return get_settings().home / KEY_FILE
+
+
+def backup_key() -> bytes:
+    """The HMAC key: ``PASSERELLE_BACKUP_KEY``, else ``$PASSERELLE_HOME/backup.key``
+    (created with a random key, mode 0600, on first use)."""
+    env = os.environ.get(KEY_ENV, "").strip()
+    if env:
+        return env.encode("utf-8")
+    path = key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_private(path):
+            write_private(path, secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise BackupError(
+            f"La clé de sauvegarde {path} est lisible par d'autres comptes : "
+            "chmod 600 puis recommencez."
+        )
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise BackupError(f"La clé de sauvegarde {path} est vide.")
+    return key.encode("utf-8")
+
+
+def signature_path(path: Path) -> Path:
+    return path.with_name(path.name + SIGNATURE_SUFFIX)
+
+
+def _hmac_of(path: Path, key: bytes, copy_to: Path | None = None) -> tuple[str, int]:
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    size = 0
+    out = open(copy_to, "wb") if copy_to else None  # noqa: SIM115
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                mac.update(chunk)
+                size += len(chunk)
+                if out:
+                    out.write(chunk)
+    finally:
+        if out:
+            out.close()
+    return mac.hexdigest(), size
+
+
+def sign_backup(path: str | Path) -> Path:
+    """Write ``FILE.sig``: HMAC-SHA256 of the whole file with the backup key (0600)."""
+    path = Path(path)
+    digest, size = _hmac_of(path, backup_key())
+    doc = {"format": SIGNATURE_FORMAT, "algorithm": "HMAC-SHA256", "size": size, "hmac": digest}
+    return write_private(signature_path(path), json.dumps(doc) + "\n")
+
+
+def verified_copy(path: Path, directory: Path) -> Path:
+    """Copy the backup ``path`` into ``directory`` while checking its signature.
+
+    The restore reads the copy, so the file checked is the file restored.
+    """
+    sig = signature_path(path)
+    try:
+        doc = json.loads(sig.read_text(encoding="utf-8"))
+        expected, expected_size = str(doc["hmac"]), int(doc["size"])
+        if doc.get("format") != SIGNATURE_FORMAT:
+            raise ValueError
+    except FileNotFoundError:
+        raise BackupError(
+            f"Signature de la sauvegarde introuvable ({sig.name}) : restauration refusée."
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"Signature de la sauvegarde illisible ({sig.name}).") from exc
+    copy = directory / "backup"
+    try:
+        digest, size = _hmac_of(path, backup_key(), copy_to=copy)
+    except OSError as exc:
+        raise BackupError(f"Fichier de sauvegarde illisible : {path} ({exc.strerror}).") from exc
+    if size != expected_size or not hmac.compare_digest(digest, expected):
+        raise BackupError(
+            "Signature de la sauvegarde incorrecte : fichier tronqué ou modifié, ou signé avec "
+            f"une autre clé ({KEY_ENV} / {KEY_FILE}). Restauration refusée, rien n'a été modifié."
+        )
+    return copy
+
+
 # --------------------------------------------------------------------------- backup
 
 
-def backup(url: str, path: str | Path, *, fmt: str = "auto") -> BackupInfo:
-    """Write a backup of the database at ``url`` to ``path`` (atomically)."""
+def backup(url: str, path: str | Path, *, fmt: str = "auto", actor=None) -> BackupInfo:
+    """Write a backup of the database at ``url`` to ``path`` (atomically, mode 0600)
+    and its signature ``path.sig``. With ``actor``, the backup is audited."""
     path = Path(path)
     if fmt not in FORMATS:
         raise BackupError(f"Format inconnu : {fmt} (choix : {', '.join(FORMATS)}).")
@@ -172,12 +285,46 @@ def backup(url: str, path: str | Path, *, fmt: str = "auto") -> BackupInfo:
             info = _backup_pg_dump(url, tmp)
         else:
             info = _backup_json(url, tmp, compress=path.suffix == ".gz")
+        os.chmod(tmp, PRIVATE_MODE)
+        signature_path(path).unlink(missing_ok=True)  # never an old signature on a new file
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    sign_backup(path)
     info.path = path
+    if actor is not None:
+        _record(url, actor, "backup", format=info.format, revision=info.revision, file=path.name)
     return info
+
+
+def _record(url: str, actor, action: str, **details) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(_audit_table().insert().values(**_event(actor, action, details)))
+    finally:
+        engine.dispose()
+
+
+def _audit_table():
+    from crm.models import AuditEvent
+
+    return AuditEvent.__table__
+
+
+def _event(actor, action: str, details: dict) -> dict:
+    from crm.models import utcnow
+
+    return {
+        "at": utcnow(),
+        "actor_id": actor.user_id,
+        "actor_name": actor.username,
+        "action": action,
+        "entity": "database",
+        "entity_id": None,
+        "details": details or None,
+    }
 
 
 def _backup_sqlite(url: str, tmp: Path) -> BackupInfo:
@@ -455,32 +602,98 @@ class RestoreInfo:
     format: str
     revision: str | None
     counts: dict[str, int] = field(default_factory=dict)
+    kept_events: int = 0
 
     def __str__(self) -> str:
         rows = sum(self.counts.values())
         detail = f": {rows} rows in {len(self.counts)} tables" if self.counts else ""
-        return f"Restored {self.format} backup (schema revision {self.revision}){detail}"
+        kept = (
+            f"; {self.kept_events} newer audit event(s) kept after the restore event"
+            if self.kept_events
+            else ""
+        )
+        return f"Restored {self.format} backup (schema revision {self.revision}){detail}{kept}"
 
 
-def restore(url: str, path: str | Path) -> RestoreInfo:
+def _audit_rows(url: str) -> list[dict]:
+    """Every audit event of the database about to be replaced (none if it has no schema)."""
+    if _backend(url) == "sqlite" and not _sqlite_path(url).exists():
+        return []
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not conn.dialect.has_table(conn, "audit_events"):
+                return []
+            table = _audit_table()
+            return [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+    finally:
+        engine.dispose()
+
+
+def _append_audit(url: str, actor, info: RestoreInfo, name: str, before: list[dict]) -> int:
+    """Record the restore, then append the events of ``before`` the restored trail lacks."""
+    from crm.models import User
+
+    table = _audit_table()
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            restored = {(r.id, r.at) for r in conn.execute(select(table.c.id, table.c.at))}
+            missing = [r for r in before if (r["id"], r["at"]) not in restored]
+            users = set(conn.execute(select(User.__table__.c.id)).scalars())
+            details = {"format": info.format, "revision": info.revision, "file": name}
+            details["kept_events"] = len(missing)
+            event = _event(actor, "restore", details)
+            if event["actor_id"] not in users:
+                event["actor_id"] = None
+            conn.execute(table.insert().values(**event))
+            for row in missing:
+                values = {k: v for k, v in row.items() if k != "id"}
+                if values["actor_id"] not in users:
+                    values["actor_id"] = None  # the account is not in the restored data
+                conn.execute(table.insert().values(**values))
+    finally:
+        engine.dispose()
+    return len(missing)
+
+
+def restore(url: str, path: str | Path, *, actor=None) -> RestoreInfo:
     """Replace the whole content of the database at ``url`` with the backup ``path``.
 
     All or nothing: on any error the database keeps its previous content. The
-    schema is brought up to date afterwards (an older backup is migrated).
+    signature is checked first (see the module docstring). The schema is brought
+    up to date afterwards (an older backup is migrated). The restore is audited
+    (``actor``, default the system) and the audit events the backup lacks are
+    appended after the restore event.
     """
+    from crm.auth import SYSTEM
+
     path = Path(path)
+    _check_target(detect_format(path), _backend(url))  # clear messages before the signature
+    with tempfile.TemporaryDirectory(prefix="passerelle-restore-") as work:
+        verified = verified_copy(path, Path(work))
+        kept = _audit_rows(url)
+        info = _restore_verified(url, verified)
+        info.kept_events = _append_audit(url, actor or SYSTEM, info, path.name, kept)
+    return info
+
+
+def _check_target(fmt: str, backend: str) -> None:
+    if fmt == "sqlite" and backend != "sqlite":
+        raise BackupError(
+            "Une sauvegarde SQLite ne se restaure que dans une base SQLite "
+            "(pour changer de base, utilisez une sauvegarde --format json)."
+        )
+    if fmt == "pg_dump" and backend != "postgresql":
+        raise BackupError("Une sauvegarde pg_dump ne se restaure que dans PostgreSQL.")
+
+
+def _restore_verified(url: str, path: Path) -> RestoreInfo:
     fmt = detect_format(path)
-    backend = _backend(url)
+    _check_target(fmt, _backend(url))
     if fmt == "sqlite":
-        if backend != "sqlite":
-            raise BackupError(
-                "Une sauvegarde SQLite ne se restaure que dans une base SQLite "
-                "(pour changer de base, utilisez une sauvegarde --format json)."
-            )
         info = _restore_sqlite(url, path)
     elif fmt == "pg_dump":
-        if backend != "postgresql":
-            raise BackupError("Une sauvegarde pg_dump ne se restaure que dans PostgreSQL.")
         info = _restore_pg_dump(url, path)
     else:
         info = _restore_json(url, path)
@@ -515,8 +728,10 @@ def _restore_sqlite(url: str, path: Path) -> RestoreInfo:
     if check != "ok":
         raise BackupError(f"Sauvegarde SQLite corrompue ({check}) : {path}.")
     _check_revision_known(revision)
+    _check_sqlite_schema(path, revision)
     dst_path = _sqlite_path(url)
     dst_path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(dst_path)
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     dst = sqlite3.connect(dst_path, timeout=15)
     try:
@@ -530,6 +745,54 @@ def _restore_sqlite(url: str, path: Path) -> RestoreInfo:
         dst.close()
         src.close()
     return RestoreInfo("sqlite", revision, counts)
+
+
+def _sqlite_objects(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    return {
+        (kind, name, table)
+        for kind, name, table in conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        )
+    }
+
+
+@functools.cache
+def _reference_objects(revision: str) -> frozenset[tuple[str, str, str]]:
+    """Tables, indexes and triggers of a database migrated to ``revision``."""
+    with tempfile.TemporaryDirectory(prefix="passerelle-schema-") as work:
+        engine = make_engine(f"sqlite:///{Path(work) / 'reference.db'}")
+        try:
+            upgrade(engine, revision)
+        finally:
+            engine.dispose()
+        conn = sqlite3.connect(Path(work) / "reference.db")
+        try:
+            return frozenset(_sqlite_objects(conn))
+        finally:
+            conn.close()
+
+
+def _check_sqlite_schema(path: Path, revision: str) -> None:
+    """Refuse a SQLite backup whose tables, indexes or triggers differ from its revision's
+    (e.g. the append-only triggers of the audit trail dropped)."""
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        found = _sqlite_objects(src)
+    finally:
+        src.close()
+    expected = _reference_objects(revision)
+    triggers = {name for kind, name, _ in found if kind == "trigger"}
+    if not triggers >= AUDIT_TRIGGERS:
+        raise BackupError(
+            "Sauvegarde SQLite refusée : les protections du journal d'audit (déclencheurs "
+            "append-only) y manquent."
+        )
+    if found != expected:
+        diff = sorted(f"{k} {n}" for k, n, _ in found ^ expected)
+        raise BackupError(
+            f"Sauvegarde SQLite refusée : schéma différent de la révision {revision} "
+            f"({', '.join(diff[:5])})."
+        )
 
 
 def pg_dump_revision(path: Path, url: str) -> str | None:

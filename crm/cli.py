@@ -51,6 +51,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = database_error_message(exc)
+        if message is None:
+            raise
+        print(f"erreur : {message}", file=sys.stderr)
+        return 2
+
+
+def database_error_message(exc: BaseException) -> str | None:
+    """One French line for a database error (unreachable server, refused login, locked
+    file...), without the password of the URL; None for any other error."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    from crm.config import get_settings
+
+    try:
+        where = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    except Exception:
+        where = "(URL illisible)"
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = detail[0][:200] if detail else type(exc).__name__
+    if isinstance(exc, OperationalError | InterfaceError):
+        return f"base de données injoignable ou refusée ({where}) : {detail}"
+    return f"erreur de la base de données ({where}) : {detail}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,8 +46,7 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(database)
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", busy_timeout_ms / 1000)
         connect_args.setdefault("check_same_thread", False)
@@ -56,6 +55,36 @@ def make_engine(
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def prepare_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file with mode 0600 (it holds personal data).
+
+    SQLite creates its -wal and -shm files with the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    from crm.private_files import create_private
+
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
+
+
+def missing_sqlite_database(url: str) -> Path | None:
+    """The file of a SQLite ``url`` when it does not exist yet (else None).
+
+    Commands other than ``db upgrade`` and ``demo`` refuse such a URL: a mistyped
+    path must not silently create a new, empty database.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:

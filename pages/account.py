@@ -13,7 +13,7 @@ st.write(f"Identifiant : **{actor.username}** — rôle : {ROLE_FR[actor.role]}"
 
 with st.form("password", clear_on_submit=True):
     old = st.text_input("Mot de passe actuel", type="password")
-    new = st.text_input("Nouveau mot de passe (10 caractères au moins)", type="password")
+    new = st.text_input("Nouveau mot de passe (12 caractères au moins)", type="password")
     again = st.text_input("Confirmer le nouveau mot de passe", type="password")
     submitted = st.form_submit_button("Changer le mot de passe")
 

@@ -48,7 +48,7 @@ with st.expander("Créer un compte"):
             "Sites", list(sites.values()), key="new_sites", placeholder="Choisir…"
         )
         password = st.text_input(
-            "Mot de passe initial (10 caractères au moins ; vide = compte de l'école seulement)",
+            "Mot de passe initial (12 caractères au moins ; vide = compte de l'école seulement)",
             type="password",
             key="new_password",
         )
@@ -98,7 +98,7 @@ with col_active:
 with col_reset:
     with st.form("reset_password", clear_on_submit=True):
         new = st.text_input(
-            "Nouveau mot de passe (10 caractères au moins)", type="password", key="reset_new"
+            "Nouveau mot de passe (12 caractères au moins)", type="password", key="reset_new"
         )
         again = st.text_input("Confirmer le mot de passe", type="password", key="reset_again")
         reset = st.form_submit_button("Réinitialiser le mot de passe")

@@ -28,6 +28,8 @@ from crm.reference import load_reference_tables
 # (saves plugged into crm.geo) uses the commune table. Geocoding tests point geopy at
 # a local fake server (tests/fake_geo_servers.py) instead.
 os.environ.setdefault("PASSERELLE_GEOCODER", "offline")
+# Backups are signed with this key in tests (never a key file in the working tree).
+os.environ.setdefault("PASSERELLE_BACKUP_KEY", "test-backup-key-not-a-secret")
 
 PG_URL = os.environ.get(
     "PASSERELLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

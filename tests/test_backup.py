@@ -70,6 +70,29 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
+def without_audit(snap: dict) -> dict:
+    return {k: v for k, v in snap.items() if k != "audit_events"}
+
+
+def audit_after_restore(url: str, before: dict) -> list[tuple]:
+    """Check the restored trail: the backup's events, then one restore event; return the
+    (action, entity, entity_id) of the events kept after it."""
+    events = snapshot(url)["audit_events"]
+    n = len(before["audit_events"])
+    assert events[:n] == before["audit_events"]
+    restore = events[n]
+    cols = [c.name for c in AuditEvent.__table__.columns]
+    restore = dict(zip(cols, restore, strict=True))
+    assert (restore["action"], restore["entity"], restore["actor_name"]) == (
+        "restore",
+        "database",
+        "system",
+    )
+    kept = [dict(zip(cols, e, strict=True)) for e in events[n + 1 :]]
+    assert restore["details"]["kept_events"] == len(kept)
+    return [(e["action"], e["entity"], e["entity_id"]) for e in kept]
+
+
 def count(url: str, model) -> int:
     engine = make_engine(url)
     try:
@@ -148,12 +171,15 @@ def test_round_trip_into_empty_and_existing_database(filled_url, empty_url, tmp_
     assert file.stat().st_mode & 0o077 == 0  # personal data: readable by its owner only
 
     bk.restore(empty_url, file)  # a new, empty database
-    assert snapshot(empty_url) == before
+    assert without_audit(snapshot(empty_url)) == without_audit(before)
+    assert audit_after_restore(empty_url, before) == []  # nothing newer to keep
 
     spoil(filled_url)  # the existing database moved on (audit trail included)
     assert snapshot(filled_url) != before
     bk.restore(filled_url, file)
-    assert snapshot(filled_url) == before
+    assert without_audit(snapshot(filled_url)) == without_audit(before)
+    # The event written after the backup is kept, after the restore event.
+    assert audit_after_restore(filled_url, before) == [("update", "company", 1)]
 
     # Restored databases keep working: new rows get fresh ids, the audit trail is still
     # append-only.
@@ -174,7 +200,8 @@ def test_json_dump_moves_data_between_backends(tmp_path, demo_sqlite_url, pg_dat
     bk.backup(demo_sqlite_url, file, fmt="json")
     target = pg_databases.create("cross")
     bk.restore(target, file)
-    assert snapshot(target) == snapshot(demo_sqlite_url)
+    assert without_audit(snapshot(target)) == without_audit(snapshot(demo_sqlite_url))
+    assert audit_after_restore(target, snapshot(demo_sqlite_url)) == []
 
 
 def test_sqlite_backup_is_consistent_while_the_app_writes(tmp_path, demo_sqlite_url):
@@ -230,6 +257,8 @@ def test_truncated_backup_is_refused_and_data_intact(filled_url, tmp_path, fmt):
     spoil(filled_url)  # current data differs from the backup: any partial restore would show
     data = file.read_bytes()
     file.write_bytes(data[: len(data) * 2 // 3])
+    _assert_refused_and_intact(filled_url, file, r"Signature de la sauvegarde incorrecte")
+    bk.sign_backup(file)  # even signed by the key holder, a cut file is refused
     _assert_refused_and_intact(filled_url, file, r"corromp|tronqu|illisible|a échoué")
 
 
@@ -245,6 +274,8 @@ def test_json_restore_failing_midway_rolls_back_everything(filled_url, tmp_path)
     rows[-1][status] = "lost"  # violates the status check constraint
     doc["checksum"] = bk.tables_checksum(doc["tables"])
     file.write_text(json.dumps(doc), encoding="utf-8")
+    _assert_refused_and_intact(filled_url, file, "Signature de la sauvegarde incorrecte")
+    bk.sign_backup(file)  # as if the key holder had made it: the load itself fails
     _assert_refused_and_intact(
         filled_url, file, "Restauration annulée, la base n'a pas été modifiée"
     )
@@ -256,6 +287,7 @@ def test_json_restore_refuses_another_schema_revision(filled_url, tmp_path):
     doc = json.loads(file.read_text(encoding="utf-8"))
     doc["schema_revision"] = "0000_older"
     file.write_text(json.dumps(doc), encoding="utf-8")
+    bk.sign_backup(file)
     _assert_refused_and_intact(filled_url, file, "révision de schéma 0000_older")
 
 
@@ -265,6 +297,8 @@ def test_tampered_json_is_refused(filled_url, tmp_path):
     doc = json.loads(file.read_text(encoding="utf-8"))
     doc["tables"]["companies"]["rows"].pop()
     file.write_text(json.dumps(doc), encoding="utf-8")
+    _assert_refused_and_intact(filled_url, file, "Signature de la sauvegarde incorrecte")
+    bk.sign_backup(file)  # the inner checksum still catches it
     _assert_refused_and_intact(filled_url, file, "somme de contrôle")
 
 
@@ -314,7 +348,11 @@ def test_cli_backup_and_restore(filled_url, tmp_path):
     assert snapshot(filled_url) != before
     r = run_cli(filled_url, "restore", str(file), "--yes")
     assert r.returncode == 0, r.stderr
-    assert snapshot(filled_url) == before
+    assert without_audit(snapshot(filled_url)) == without_audit(before)
+    # Audited: the backup event (written after the backup) and spoil's update are kept
+    # after the restore event.
+    kept = audit_after_restore(filled_url, before)
+    assert kept == [("backup", "database", None), ("update", "company", 1)]
     r = run_cli(filled_url, "restore", str(tmp_path / "missing.json"), "--yes")
     assert r.returncode == 2 and "illisible" in r.stderr
 
@@ -337,3 +375,99 @@ def test_running_app_sees_the_restored_data(filled_url, tmp_path):
             "Créée puis annulée par la restauration"
         )
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+@pytest.mark.parametrize("fmt", ["auto", "json"])
+def test_tampered_backups_are_refused_by_their_signature(filled_url, tmp_path, fmt, monkeypatch):
+    """Every tamper case is refused before anything is replaced (figures in RELIABILITY.md)."""
+    file = tmp_path / "b"
+    bk.backup(filled_url, file, fmt=fmt)
+    sig = bk.signature_path(file)
+    assert sig.exists() and sig.stat().st_mode & 0o077 == 0
+    original = file.read_bytes()
+    spoil(filled_url)
+    cases = {
+        "cut by one byte": original[:-1],
+        "one byte flipped (middle)": _flip(original, len(original) // 2),
+        "one byte flipped (last)": _flip(original, len(original) - 1),
+        "one byte appended": original + b"\0",
+    }
+    if fmt == "json":
+        doc = json.loads(original)
+        doc["tables"]["companies"]["rows"][0][1] = "Entreprise falsifiée"
+        doc["checksum"] = bk.tables_checksum(doc["tables"])  # a consistent forgery
+        cases["json rows edited, checksum recomputed"] = json.dumps(doc).encode()
+    for label, data in cases.items():
+        file.write_bytes(data)
+        before = snapshot(filled_url)
+        with pytest.raises(bk.BackupError, match="Signature de la sauvegarde incorrecte"):
+            bk.restore(filled_url, file)
+        assert snapshot(filled_url) == before, label
+    file.write_bytes(original)
+    monkeypatch.setenv("PASSERELLE_BACKUP_KEY", "another-key")  # another server's key
+    _assert_refused_and_intact(filled_url, file, "autre clé")
+    monkeypatch.undo()
+    sig.unlink()  # no signature at all
+    _assert_refused_and_intact(filled_url, file, "Signature de la sauvegarde introuvable")
+    bk.sign_backup(file)
+    bk.restore(filled_url, file)  # the genuine file still restores
+
+
+def test_sqlite_backup_without_audit_triggers_is_refused_even_signed(db_url, tmp_path):
+    """Defence in depth: an emptied audit trail whose triggers were dropped is refused
+    by the schema check, even when signed with the right key."""
+    source = tmp_path / "forged.db"
+    if db_url.startswith("sqlite"):
+        shutil.copy(make_url(db_url).database, source)
+        url = db_url
+    else:  # PostgreSQL: restore the forged SQLite file into a SQLite database
+        url = f"sqlite:///{tmp_path / 'target.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        shutil.copy(make_url(url).database, source)
+    with make_session_factory(make_engine(url)).begin() as s:
+        audit.record(s, SYSTEM, "login", "user")
+    conn = sqlite3.connect(source)
+    conn.execute("DROP TRIGGER audit_events_no_delete")
+    conn.execute("DROP TRIGGER audit_events_no_update")
+    conn.execute("DELETE FROM audit_events")
+    conn.commit()
+    conn.close()
+    bk.sign_backup(source)
+    _assert_refused_and_intact(url, source, "déclencheurs")
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE extra (x)")
+    conn.execute(
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'x'); END"
+    )
+    conn.execute(
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'x'); END"
+    )
+    conn.commit()
+    conn.close()
+    bk.sign_backup(source)
+    _assert_refused_and_intact(url, source, "schéma différent")
+
+
+def test_backup_key_file_is_generated_private(tmp_path, monkeypatch, db_url):
+    monkeypatch.delenv("PASSERELLE_BACKUP_KEY")
+    monkeypatch.setenv("PASSERELLE_HOME", str(tmp_path / "home"))
+    file = tmp_path / "b.json"
+    bk.backup(db_url, file, fmt="json")
+    key = tmp_path / "home" / "backup.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    assert file.stat().st_mode & 0o777 == 0o600
+    bk.restore(db_url, file)
+    key.chmod(0o644)
+    with pytest.raises(bk.BackupError, match="chmod 600"):
+        bk.restore(db_url, file)

@@ -95,7 +95,7 @@ def test_users_add_refuses_bad_input_clearly(db_url):
         "--password-stdin",
         stdin="court\n",
     )
-    assert r.returncode == 2 and "10 caractères" in r.stderr
+    assert r.returncode == 2 and "12 caractères" in r.stderr
     r = run_cli(
         db_url,
         "users",

@@ -7,20 +7,41 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from crm.db import make_engine, make_session_factory, session_scope, upgrade
+from crm.config import get_settings
+from crm.db import (
+    make_engine,
+    make_session_factory,
+    missing_sqlite_database,
+    session_scope,
+    upgrade,
+)
+from crm.errors import PasserelleError
 
 
-def open_engine(migrate: bool = True):
+def require_database(create: bool = False) -> str:
+    """The configured database URL; a SQLite file that does not exist is refused
+    unless ``create`` (only ``db upgrade`` and ``demo`` create a database)."""
+    url = get_settings().database_url
+    missing = None if create else missing_sqlite_database(url)
+    if missing is not None:
+        raise PasserelleError(
+            f"la base SQLite {missing} n'existe pas (chemin mal saisi ?) ; pour en créer une, "
+            "lancez « passerelle db upgrade »."
+        )
+    return url
+
+
+def open_engine(migrate: bool = True, create: bool = False):
     """Engine on the configured database, schema brought up to date first."""
-    engine = make_engine()
+    engine = make_engine(require_database(create))
     if migrate:
         upgrade(engine)
     return engine
 
 
 @contextlib.contextmanager
-def unit_of_work(migrate: bool = True) -> Iterator[Session]:
-    engine = open_engine(migrate)
+def unit_of_work(migrate: bool = True, create: bool = False) -> Iterator[Session]:
+    engine = open_engine(migrate, create)
     try:
         with session_scope(make_session_factory(engine)) as session:
             yield session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from crm.backup import FORMATS, backup, restore
-from crm.config import get_settings
+from crm.commands._common import require_database
 
 
 def register(sub) -> None:
@@ -14,7 +14,9 @@ def register(sub) -> None:
         help="write a backup of the whole database to FILE (safe while the app runs)",
         description=(
             "SQLite: online copy (sqlite3 backup API). PostgreSQL: pg_dump custom format when "
-            "pg_dump/pg_restore are on PATH, else a portable JSON dump (FILE.gz: compressed)."
+            "pg_dump/pg_restore are on PATH, else a portable JSON dump (FILE.gz: compressed). "
+            "FILE.sig holds its HMAC-SHA256 signature (key: PASSERELLE_BACKUP_KEY, else "
+            "$PASSERELLE_HOME/backup.key); restore refuses a file whose signature does not match."
         ),
     )
     b.add_argument("file")
@@ -31,8 +33,11 @@ def register(sub) -> None:
 
 
 def _backup(args) -> int:
-    info = backup(get_settings().database_url, args.file, fmt=args.format)
-    print(f"Backup written: {info}")
+    from crm.auth import SYSTEM
+
+    url = require_database()
+    info = backup(url, args.file, fmt=args.format, actor=SYSTEM)
+    print(f"Backup written: {info} (signature: {info.path.name}.sig)")
     return 0
 
 
@@ -45,6 +50,8 @@ def _restore(args) -> int:
         if answer.strip().lower() != "yes":
             print("Restore cancelled.")
             return 1
-    info = restore(get_settings().database_url, args.file)
+    from crm.auth import SYSTEM
+
+    info = restore(require_database(), args.file, actor=SYSTEM)
     print(info)
     return 0

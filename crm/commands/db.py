@@ -19,7 +19,7 @@ def register(sub) -> None:
 def _upgrade(args) -> int:
     from crm.db import make_session_factory, session_scope
 
-    engine = open_engine(migrate=True)
+    engine = open_engine(migrate=True, create=True)
     with session_scope(make_session_factory(engine)) as session:
         added = load_reference_tables(session)
     print(f"Schema at revision {current_revision(engine)}; reference rows added: {added}")

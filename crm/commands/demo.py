@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    with unit_of_work() as session:
+    with unit_of_work(create=True) as session:
         report = load_demo(session, today=args.today)
     print(report)
     print(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
+from crm.private_files import write_private
 from crm.services.privacy import export_learner_data, learner_id_for_ref, purge_learners
 
 
@@ -44,8 +44,8 @@ def _export(args) -> int:
     with unit_of_work() as session:
         data = export_learner_data(session, SYSTEM, learner_id_for_ref(session, args.ref))
         text = json.dumps(data, ensure_ascii=False, indent=2)
-    fd = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    # A new 0600 file renamed over the target: an existing file (whatever its mode) or
+    # a symbolic link at that path is replaced, never written through.
+    write_private(args.file, text)
     print(f"Learner data written to {args.file} ({len(data['placements'])} placement(s)).")
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 
 from geopy.exc import GeopyError
@@ -36,6 +37,44 @@ from crm.models import Company, GeocodeCache, GeoPrecision, Learner, Offer, Site
 from crm.reference import find_commune, fold
 
 log = logging.getLogger(__name__)
+
+# geopy (DEBUG) and urllib3 (WARNING on a retry after a timeout) log the request URL,
+# whose query string is the address being geocoded: personal data for learners.
+# Their records go through a filter that hides every URL query string.
+THIRD_PARTY_LOGGERS = (
+    "geopy",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.util.retry",
+    "requests",
+)
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+class RedactQueryFilter(logging.Filter):
+    """Replace URL query strings (``?q=12+rue+...``) in a log record by ``?…``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: keep only its format string
+            message = str(record.msg)
+        redacted = _QUERY.sub("?…", message)
+        if redacted != message or record.args:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach :class:`RedactQueryFilter` to the HTTP client loggers (idempotent)."""
+    for name in THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQueryFilter) for f in logger.filters):
+            logger.addFilter(RedactQueryFilter())
+
+
+install_log_redaction()
 
 PROVIDERS = ("ban", "nominatim", "offline")
 COMMUNE_TABLE = "communes"  # provider name of the fallback (data/communes.csv)

@@ -9,13 +9,22 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
 from crm.errors import NotFound
-from crm.models import AuditEvent, GeoPrecision, Learner, LearnerStatus, Placement, utcnow
+from crm.geo.geocoding import address_key
+from crm.models import (
+    AuditEvent,
+    GeocodeCache,
+    GeoPrecision,
+    Learner,
+    LearnerStatus,
+    Placement,
+    utcnow,
+)
 from crm.services.settings import RETENTION_MONTHS, get_setting
 
 ANONYMOUS_FIRST_NAME = "Anonyme"
@@ -197,11 +206,27 @@ def purge_learners(
         return report
     now = utcnow()
     ids = [learner.id for learner in learners]
+    old_refs = {learner.id: learner.ref for learner in learners if learner.ref}
+    cache_keys = {
+        address_key(learner.address, learner.postcode, learner.city)
+        for learner in learners
+        if learner.address
+    }
     for learner in learners:
         anonymise(learner, now)
     for placement in session.scalars(select(Placement).where(Placement.learner_id.in_(ids))):
         placement.tutor_feedback = None
         placement.cancel_reason = None
+        old_ref = old_refs.get(placement.learner_id)
+        if placement.ref and old_ref and old_ref in placement.ref:
+            # e.g. DEMO-L0003-S1: the learner's reference must not survive in it.
+            placement.ref = placement.ref.replace(old_ref, f"ANON-{placement.learner_id}")
+    cache_keys.discard("")
+    removed_cache = 0
+    if cache_keys:
+        removed_cache = session.execute(
+            delete(GeocodeCache).where(GeocodeCache.query_key.in_(sorted(cache_keys)))
+        ).rowcount
     from crm.services.paperwork import purge_for_learners
 
     scans = purge_for_learners(session, ids)  # scans deleted, legal representatives erased
@@ -215,6 +240,7 @@ def purge_learners(
         months=months,
         cutoff=cutoff.isoformat(),
         scans_deleted=scans,
+        geocode_cache_removed=removed_cache,
     )
     session.flush()
     report.applied = True

@@ -18,6 +18,7 @@ from crm.auth import (
     Perm,
     authorize,
     check_password_strength,
+    check_user_lengths,
     create_user,
     hash_password,
 )
@@ -98,8 +99,16 @@ def add_user(
 ) -> int:
     """Create an account; ``password`` None = single sign-on only."""
     authorize(actor, Perm.USER_ADMIN)
-    user = create_user(session, username, role, password, site_names, display_name)
-    user.email = (email or "").strip() or None
+    email = (email or "").strip() or None
+    errors: dict[str, str] = {}
+    check_user_lengths(errors, email=email)
+    try:
+        user = create_user(session, username, role, password, site_names, display_name)
+    except ValidationError as exc:
+        raise ValidationError({**exc.errors, **errors}) from None
+    if errors:
+        raise ValidationError(errors)
+    user.email = email
     session.flush()
     audit.record(
         session, actor, "create", "user", user.id, role=user.role, sites=[s.id for s in user.sites]
@@ -124,7 +133,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, new_password: s
     """Set a new password chosen by the admin (returns nothing; the lock is lifted)."""
     authorize(actor, Perm.USER_ADMIN)
     user = _get(session, user_id)
-    check_password_strength(new_password)
+    check_password_strength(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     user.failed_logins = 0
@@ -174,6 +183,10 @@ def set_email(session: Session, actor: Actor, user_id: int, email: str | None) -
     authorize(actor, Perm.USER_ADMIN)
     user = _get(session, user_id)
     value = (email or "").strip() or None
+    errors: dict[str, str] = {}
+    check_user_lengths(errors, email=value)
+    if errors:
+        raise ValidationError(errors)
     if value and "@" not in value:
         raise ValidationError({"courriel": "adresse invalide."})
     user.email = value
