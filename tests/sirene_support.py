@@ -90,3 +90,21 @@ def write_register(path: Path, rows: list[dict]) -> Path:
         w.writeheader()
         w.writerows(rows)
     return Path(path)
+
+
+
+def _luhn_complete(body: str) -> str:
+    for key in "0123456789":
+        total = 0
+        for i, c in enumerate(reversed(body + key)):
+            d = int(c) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        if total % 10 == 0:
+            return body + key
+    raise AssertionError("unreachable")
+
+
+def siret(draft: str) -> str:
+    """A valid SIRET (SIREN and SIRET Luhn keys) close to a 14-digit ``draft``."""
+    siren = _luhn_complete(draft[:8])
+    return _luhn_complete(siren + draft[9:13])

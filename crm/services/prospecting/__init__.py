@@ -202,9 +202,12 @@ def _declined_info(
     """company id -> (status, last contact, its outcome, said no recently)."""
     if not company_ids:
         return {}
-    statuses = dict(
-        session.execute(select(Company.id, Company.status).where(Company.id.in_(company_ids)))
-    )
+    statuses = {
+        cid: status
+        for cid, status in session.execute(
+            select(Company.id, Company.status).where(Company.id.in_(company_ids))
+        )
+    }
     out: dict[int, tuple] = {cid: (statuses.get(cid, ""), None, None, False) for cid in company_ids}
     rows = session.execute(
         select(Interaction.company_id, Interaction.occurred_at, Interaction.outcome)

@@ -179,6 +179,19 @@ def _commune_centres() -> dict[str, tuple[float, float]]:
     return {c.insee: (c.latitude, c.longitude) for c in communes()}
 
 
+@functools.cache
+def _official_names() -> dict[str, str]:
+    from crm.reference import communes
+
+    return {c.insee: c.name for c in communes()}
+
+
+def _commune_names(codes: pd.Series, labels: pd.Series) -> pd.Series:
+    """Official commune names ("La Seyne-sur-Mer"), else the register's label in title case."""
+    official = codes.map(_official_names())
+    return official.fillna(labels.str.title()).str[:120].replace("", None)
+
+
 def _city_code(code: str) -> str:
     for prefix, city in _ARRONDISSEMENT_PREFIXES:
         if code.startswith(prefix) and len(code) == 5:
@@ -214,7 +227,7 @@ def _prepare(chunk: pd.DataFrame, report: SireneReport) -> pd.DataFrame:
             + " "
             + street_type
             + " "
-            + _text(chunk, "libelleVoieEtablissement")
+            + _text(chunk, "libelleVoieEtablissement").str.title()
         )
         .str.split()
         .str.join(" ")
@@ -267,7 +280,9 @@ def _prepare(chunk: pd.DataFrame, report: SireneReport) -> pd.DataFrame:
             "address": address.str[:300].replace("", None),
             "postcode": _text(chunk, "codePostalEtablissement").str[:5].replace("", None),
             "commune_code": commune_code.str[:5].replace("", None),
-            "commune_name": _text(chunk, "libelleCommuneEtablissement").str[:120].replace("", None),
+            "commune_name": _commune_names(
+                commune_code, _text(chunk, "libelleCommuneEtablissement")
+            ),
             "latitude": np.round(lat, 6),
             "longitude": np.round(lon, 6),
             "geo_precision": precision,
