@@ -306,7 +306,7 @@ class Establishment(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source_date: Mapped[dt.date | None] = mapped_column(Date)  # date of the register file
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class CompanyStatusChange(Base):

@@ -138,9 +138,20 @@ class EstablishmentArrays:
     longitude: np.ndarray  # float
     commune: np.ndarray  # str
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # carried to the output
+    # Optional factorised columns (codes into a small table of values): faster than strings.
+    naf_codes: tuple[np.ndarray, np.ndarray] | None = None  # (index per row, values)
+    band_codes: tuple[np.ndarray, np.ndarray] | None = None
+    siret_numbers: np.ndarray | None = None  # uint64
 
     def __len__(self) -> int:
         return len(self.siret)
+
+    def factorised(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        given = self.naf_codes if name == "naf" else self.band_codes
+        if given is not None:
+            return given
+        values, inverse = np.unique(getattr(self, name).astype(str), return_inverse=True)
+        return inverse, values
 
 
 @dataclass
@@ -182,7 +193,9 @@ def fairness_jitter(sirets: np.ndarray, officer_key: int | None) -> np.ndarray:
     if officer_key is None or n == 0:
         return np.zeros(n)
     try:
-        digits = np.asarray(sirets).astype(str).astype(np.uint64)
+        digits = np.asarray(sirets)
+        if digits.dtype != np.uint64:
+            digits = digits.astype(str).astype(np.uint64)
     except ValueError:  # a malformed SIRET somewhere: slow path
         digits = np.array([int(s) if str(s).isdigit() else 0 for s in sirets], dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -228,7 +241,7 @@ def score_establishments(
     if n == 0 or not shares:
         return np.full(n, -np.inf), {}
     top_share = max(shares.values())
-    uniq, inverse = np.unique(est.naf.astype(str), return_inverse=True)
+    inverse, uniq = est.factorised("naf")
     share_u = np.array([shares.get(code, 0.0) for code in uniq])
     share = share_u[inverse]
     fit = share / top_share
@@ -237,10 +250,11 @@ def score_establishments(
     dist = haversine_km(origin[0], origin[1], lat, lon)
     minutes, mode_idx = commute_minutes(dist, modes)
     commute = np.clip(1.0 - minutes / max(1.0, max_minutes), 0.0, 1.0)
-    uniq_s, inv_s = np.unique(est.size_band.astype(str), return_inverse=True)
+    inv_s, uniq_s = est.factorised("size_band")
     size = np.array([SIZE_WEIGHTS.get(b, 0.35) for b in uniq_s])[inv_s]
     score = W_FIT * fit + W_COMMUTE * commute + W_SIZE * size
-    score *= 1.0 - FAIRNESS_SPREAD * fairness_jitter(est.siret, officer_key)
+    sirets = est.siret_numbers if est.siret_numbers is not None else est.siret
+    score *= 1.0 - FAIRNESS_SPREAD * fairness_jitter(sirets, officer_key)
     keep = np.isfinite(dist) & (share > 0) & (minutes <= max_minutes)
     if radius_km is not None:
         keep &= dist <= radius_km

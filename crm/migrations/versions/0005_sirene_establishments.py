@@ -52,6 +52,10 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_establishments_commune_code"), "establishments", ["commune_code"], unique=False
     )
+    # The prospect ranking's cache fingerprint reads max(updated_at) from this index.
+    op.create_index(
+        op.f("ix_establishments_updated_at"), "establishments", ["updated_at"], unique=False
+    )
     with op.batch_alter_table("companies") as batch:
         batch.add_column(sa.Column("source", sa.String(length=20), nullable=True))
 
@@ -59,6 +63,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("companies") as batch:
         batch.drop_column("source")
+    op.drop_index(op.f("ix_establishments_updated_at"), table_name="establishments")
     op.drop_index(op.f("ix_establishments_commune_code"), table_name="establishments")
     op.drop_index("ix_establishments_active_lat_lon", table_name="establishments")
     op.drop_table("establishments")

@@ -96,53 +96,125 @@ class ProspectList:
     modes: tuple[str, ...]
     rome_codes: tuple[str, ...]
     in_crm: int = 0  # ranked establishments skipped because the CRM already has them
-    register_size: int = 0  # active establishments in the register
     notes: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
 
 
+@dataclass
+class _Register:
+    """The active register's scoring columns, kept in memory between requests."""
+
+    fingerprint: tuple
+    ids: np.ndarray
+    siret: np.ndarray
+    siret_numbers: np.ndarray  # uint64 (fairness jitter)
+    naf: tuple[np.ndarray, np.ndarray]  # (code per row, values)
+    size_band: tuple[np.ndarray, np.ndarray]
+    latitude: np.ndarray
+    longitude: np.ndarray
+
+
+_REGISTERS: dict[str, _Register] = {}
+
+
+def _register_arrays(session: Session) -> _Register:
+    """Active establishments with coordinates as arrays, reloaded when the register changes.
+
+    The fingerprint (row count, last update, last id) is two index look-ups; the load
+    itself (one query, ~1 s for 150,000 rows) happens once per process and import.
+    """
+    e = Establishment
+    fingerprint = tuple(
+        session.execute(select(func.count(), func.max(e.updated_at), func.max(e.id))).one()
+    )
+    key = str(session.get_bind().url)
+    cached = _REGISTERS.get(key)
+    if cached is not None and cached.fingerprint == fingerprint:
+        return cached
+    rows = session.connection().execute(
+        select(e.id, e.siret, e.naf, e.size_band, e.latitude, e.longitude)
+        .where(e.active.is_(True), e.latitude.is_not(None), e.longitude.is_not(None))
+        .order_by(e.siret)
+    )
+    cols = list(zip(*rows, strict=True)) or [()] * 6
+    siret = np.array(cols[1], dtype=object)
+
+    def factorise(values) -> tuple[np.ndarray, np.ndarray]:
+        uniq, inverse = np.unique(
+            np.array([x or "" for x in values], dtype=str), return_inverse=True
+        )
+        return inverse.astype(np.int32), uniq.astype(object)
+
+    try:
+        numbers = siret.astype(str).astype(np.uint64)
+    except ValueError:
+        numbers = np.array([int(x) if x.isdigit() else 0 for x in siret], dtype=np.uint64)
+    reg = _Register(
+        fingerprint=fingerprint,
+        ids=np.array(cols[0], dtype=np.int64),
+        siret=siret,
+        siret_numbers=numbers,
+        naf=factorise(cols[2]),
+        size_band=factorise(cols[3]),
+        latitude=np.array(cols[4], dtype=float),
+        longitude=np.array(cols[5], dtype=float),
+    )
+    _REGISTERS[key] = reg
+    return reg
+
+
 def load_establishments(
     session: Session, bbox: tuple[float, float, float, float], nafs: list[str]
 ) -> EstablishmentArrays:
-    """Active establishments inside ``bbox`` whose NAF is one of ``nafs``, as arrays."""
+    """Active establishments inside ``bbox`` whose NAF is one of ``nafs``, as arrays.
+
+    Names, communes and addresses are left empty here: :func:`_details` reads them for
+    the few establishments that make the list.
+    """
+    reg = _register_arrays(session)
     min_lat, max_lat, min_lon, max_lon = bbox
-    e = Establishment
-    stmt = select(
-        e.siret,
-        e.name,
-        e.naf,
-        e.size_band,
-        e.latitude,
-        e.longitude,
-        e.commune_name,
-        e.address,
-        e.postcode,
-        e.legal_name,
-    ).where(
-        e.active.is_(True),
-        e.latitude.between(min_lat, max_lat),
-        e.longitude.between(min_lon, max_lon),
+    mask = (
+        (reg.latitude >= min_lat)
+        & (reg.latitude <= max_lat)
+        & (reg.longitude >= min_lon)
+        & (reg.longitude <= max_lon)
     )
+    idx = np.flatnonzero(mask)
+    naf_code, naf_values = reg.naf
     if nafs:
-        stmt = stmt.where(e.naf.in_(nafs))
-    rows = session.execute(stmt.order_by(e.siret)).all()
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 10
-
-    def arr(i, dtype=object):
-        return np.array(cols[i], dtype=dtype)
-
+        wanted = np.isin(naf_values.astype(str), np.array(nafs, dtype=str))
+        idx = idx[wanted[naf_code[idx]]]
+    band_code, band_values = reg.size_band
+    blank = np.full(len(idx), "", dtype=object)
     return EstablishmentArrays(
-        siret=arr(0),
-        name=arr(1),
-        naf=np.array([x or "" for x in cols[2]], dtype=object),
-        size_band=np.array([x or "" for x in cols[3]], dtype=object),
-        latitude=arr(4, float),
-        longitude=arr(5, float),
-        commune=arr(6),
-        extra={"address": arr(7), "postcode": arr(8), "legal_name": arr(9)},
+        siret=reg.siret[idx],
+        name=blank,
+        naf=naf_values[naf_code[idx]],
+        size_band=band_values[band_code[idx]],
+        latitude=reg.latitude[idx],
+        longitude=reg.longitude[idx],
+        commune=blank,
+        extra={"id": reg.ids[idx]},
+        naf_codes=(naf_code[idx], naf_values),
+        band_codes=(band_code[idx], band_values),
+        siret_numbers=reg.siret_numbers[idx],
     )
+
+
+def _details(session: Session, ids: list[int]) -> dict[int, tuple]:
+    """id -> (name, commune, address, postcode, legal_name) of a few establishments."""
+    e = Establishment
+    out = {}
+    for i in range(0, len(ids), 500):
+        for row in session.execute(
+            select(e.id, e.name, e.commune_name, e.address, e.postcode, e.legal_name).where(
+                e.id.in_(ids[i : i + 500])
+            )
+        ):
+            out[row[0]] = tuple(row[1:])
+    return out
 
 
 class _CrmIndex:
@@ -249,10 +321,6 @@ def _rank(
         max_minutes=max_minutes,
         modes=modes,
         rome_codes=rome_codes,
-        register_size=session.scalar(
-            select(func.count()).select_from(Establishment).where(Establishment.active.is_(True))
-        )
-        or 0,
     )
     if not shares:
         result.notes.append(
@@ -275,25 +343,37 @@ def _rank(
     crm = _CrmIndex(session)
     labels = rome_labels()
     matched: list[tuple[Prospect, int]] = []
-    for i in ranked_order(score):
-        p = build_prospect(
-            est,
-            int(i),
-            score,
-            parts,
-            rome_codes=rome_codes,
-            table=table,
-            modes=modes,
-            rome_labels=labels,
-        )
-        idx = crm.match(p)
-        if idx is None:
-            result.prospects.append(p)
-            if len(result.prospects) >= top:
-                break
-        else:
-            result.in_crm += 1
-            matched.append((p, idx))
+    order = ranked_order(score)
+    batch = max(2 * top, 40)
+    for start in range(0, len(order), batch):  # details read batch by batch, best first
+        part = order[start : start + batch]
+        details = _details(session, [int(est.extra["id"][i]) for i in part])
+        for i in part:
+            p = build_prospect(
+                est,
+                int(i),
+                score,
+                parts,
+                rome_codes=rome_codes,
+                table=table,
+                modes=modes,
+                rome_labels=labels,
+            )
+            found = details.get(int(est.extra["id"][i]))
+            if found is None:  # removed since the register was cached
+                continue
+            p.name, p.commune = found[0], found[1] or ""
+            p.extra = {"address": found[2], "postcode": found[3], "legal_name": found[4]}
+            idx = crm.match(p)
+            if idx is None:
+                result.prospects.append(p)
+                if len(result.prospects) >= top:
+                    break
+            else:
+                result.in_crm += 1
+                matched.append((p, idx))
+        if len(result.prospects) >= top:
+            break
     since = months_before(today, declined_months)
     info = _declined_info(session, [crm.records[idx]["id"] for _, idx in matched], since)
     for p, idx in matched:
