@@ -28,6 +28,7 @@ from crm.services.prospecting import prospects_for_learner, rome_naf_table
 from crm.services.prospecting.sirene import import_sirene
 from matching.prospects import naive_rank
 from tests.sirene_support import COLUMNS
+from tests.sirene_support import siret as valid_siret
 
 NAFS = [
     ("56.10A", 8),
@@ -69,13 +70,13 @@ def synthesise(path: Path, rows: int, seed: int = 7) -> None:
         w.writerow(COLUMNS)
         for i in range(rows):
             c = rng.choices(var, weights)[0]
-            siren = f"{100000000 + i * 7:09d}"
-            siret = siren + "00017"
+            siret = valid_siret(f"{10000000 + i * 7:08d}0000{rng.randint(10, 99)}")
+            siren = siret[:9]
             lat = c.latitude + rng.gauss(0, 0.01)
             lon = c.longitude + rng.gauss(0, 0.012)
             r = dict.fromkeys(COLUMNS, "")
             r.update(
-                siren=siren, nic="00017", siret=siret, statutDiffusionEtablissement="O",
+                siren=siren, nic=siret[9:], siret=siret, statutDiffusionEtablissement="O",
                 etatAdministratifEtablissement="A" if rng.random() > 0.08 else "F",
                 trancheEffectifsEtablissement=rng.choices(band_codes, band_w)[0],
                 activitePrincipaleEtablissement=rng.choices(naf_codes, naf_w)[0],

@@ -81,6 +81,9 @@ STREET_TYPES = {
     "PROM": "Promenade",
 }
 
+# Articles kept in lower case in title-cased street names ("Rue de la République").
+_SMALL_WORDS = r"(?<=\s)(?:De|Du|Des|La|Le|Les|L'|D'|Et|Aux?|En|Sur)(?=\s|\b)"
+
 # Paris, Lyon, Marseille: the register uses arrondissement codes, data/communes.csv the city.
 _ARRONDISSEMENT_PREFIXES = (("751", "75056"), ("6938", "69123"), ("132", "13055"))
 
@@ -227,7 +230,9 @@ def _prepare(chunk: pd.DataFrame, report: SireneReport) -> pd.DataFrame:
             + " "
             + street_type
             + " "
-            + _text(chunk, "libelleVoieEtablissement").str.title()
+            + _text(chunk, "libelleVoieEtablissement")
+            .str.title()
+            .str.replace(_SMALL_WORDS, lambda m: m.group(0).lower(), regex=True)
         )
         .str.split()
         .str.join(" ")
