@@ -81,7 +81,13 @@ if added and actor.has(Perm.INTERACTION_WRITE):
         else:
             st.session_state.pop(ADDED_KEY, None)
             st.success(f"Contact noté pour {company_name} (statut : contacté).")
-    st.page_link("pages/company.py", label=f"Ouvrir la fiche de {company_name}", icon="📇")
+    b1, b2 = st.columns([3, 1])
+    if b1.button(f"Ouvrir la fiche de {company_name}", key="prospect_open_company"):
+        st.session_state["company_id"] = company_id
+        st.switch_page("pages/company.py")
+    if b2.button("Plus tard", key="prospect_later", help="Fermer sans noter de contact"):
+        st.session_state.pop(ADDED_KEY, None)
+        st.rerun()
 
 mode = st.radio(
     "Prospecter pour",

@@ -230,12 +230,11 @@ def _prepare(chunk: pd.DataFrame, report: SireneReport) -> pd.DataFrame:
             + " "
             + street_type
             + " "
-            + _text(chunk, "libelleVoieEtablissement")
-            .str.title()
-            .str.replace(_SMALL_WORDS, lambda m: m.group(0).lower(), regex=True)
+            + _text(chunk, "libelleVoieEtablissement").str.title()
         )
         .str.split()
         .str.join(" ")
+        .str.replace(_SMALL_WORDS, lambda m: m.group(0).lower(), regex=True)
     )
     commune_code = _text(chunk, "codeCommuneEtablissement")
 
