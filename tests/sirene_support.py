@@ -92,7 +92,6 @@ def write_register(path: Path, rows: list[dict]) -> Path:
     return Path(path)
 
 
-
 def _luhn_complete(body: str) -> str:
     for key in "0123456789":
         total = 0
