@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.auth import SYSTEM
 from crm.db import make_engine, make_session_factory
-from crm.models import Company, Interaction, Site, User
+from crm.models import Company, Interaction, Learner, Site, User
 from crm.services.prospecting.sirene import import_sirene
 from tests.sirene_support import write_register
 from tests.test_prospecting import register_rows
@@ -107,3 +107,23 @@ def test_manager_reads_prospects_without_adding(demo_register, monkeypatch):
     assert not at.exception
     assert any("NAF 56.10A recrute" in c.value for c in at.caption)
     assert not [b for b in at.button if b.label == "Ajouter comme prospect"]
+
+
+def test_suggestions_without_offer_link_to_prospecting(demo_register, monkeypatch):
+    """No offer passes the filters: Suggestions offers « Trouver des entreprises à démarcher »,
+    which opens Prospection on the same learner with the register's establishments."""
+    engine = make_engine(demo_register)
+    with make_session_factory(engine)() as s:
+        lid = s.scalar(select(Learner.id).where(Learner.ref == "DEMO-L0015"))
+    engine.dispose()
+    at = open_page(
+        app_as(demo_register, monkeypatch, "trainer"), "pages/suggestions.py", learner_id=lid
+    )
+    assert not at.exception
+    at.slider(key=f"suggest_minutes_{lid}").set_value(5).run()  # nothing within 5 minutes
+    assert any("Aucune offre ne passe les filtres" in m.value for m in at.info)
+    links = [el for el in at.get("page_link") if "démarcher" in el.proto.label]
+    assert links and links[0].proto.page == "prospecting"
+    at.switch_page("pages/prospecting.py").run()
+    assert not at.exception
+    assert at.selectbox(key="prospect_learner").value == lid
