@@ -63,6 +63,7 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("pages/offers.py", "Capacité d'accueil", "Entreprises", ALL),
     PageSpec("pages/duplicates.py", "Doublons", "Entreprises", OFFICE),
+    PageSpec("pages/prospecting.py", "Prospection", "Entreprises", ALL),
     PageSpec("pages/import_export.py", "Import / export", "Données", ALL),
     PageSpec("pages/learners.py", "Stagiaires", "Stagiaires", TRAINING, frozenset({Role.TRAINER})),
     PageSpec("pages/suggestions.py", "Suggestions", "Stagiaires", TRAINING),

@@ -290,6 +290,8 @@ class Company(Located, Timestamped, Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Where the record came from: NULL = typed/imported by the school, "sirene" = the register.
+    source: Mapped[str | None] = mapped_column(String(20))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -301,6 +303,35 @@ class Company(Located, Timestamped, Base):
     @property
     def siren(self) -> str | None:
         return self.siret[:9] if self.siret else None
+
+
+class Establishment(Base):
+    """One establishment of the national register (INSEE SIRENE), a prospecting lead.
+
+    Reference data refreshed by ``passerelle import sirene``: never edited by hand;
+    a company of the CRM is created from it on "Ajouter comme prospect".
+    """
+
+    __tablename__ = "establishments"
+    __table_args__ = (Index("ix_establishments_active_lat_lon", "active", "latitude", "longitude"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    name: Mapped[str] = mapped_column(String(200))  # enseigne / usual name, else legal name
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    naf: Mapped[str | None] = mapped_column(String(6))  # "56.10A"
+    size_band: Mapped[str | None] = mapped_column(String(2))  # INSEE tranche code ("11")
+    address: Mapped[str | None] = mapped_column(String(300))
+    postcode: Mapped[str | None] = mapped_column(String(5))
+    commune_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    commune_name: Mapped[str | None] = mapped_column(String(120))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geo_precision: Mapped[str] = mapped_column(String(12), default=GeoPrecision.NONE.value)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source_date: Mapped[dt.date | None] = mapped_column(Date)  # date of the register file
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class CompanyStatusChange(Base):

@@ -152,6 +152,8 @@ if not suggestions:
         "Aucune offre ne passe les filtres (trajet, période, âge, places libres). "
         "Élargissez la période ou le métier."
     )
+    # No offer: the register's establishments to call for this learner (Prospection page).
+    st.page_link("pages/prospecting.py", label="Trouver des entreprises à démarcher", icon="🔎")
     st.stop()
 
 st.caption(

@@ -51,6 +51,7 @@ from crm.geo import service as geo_service
 from crm.models import (
     Company,
     Contact,
+    Establishment,
     Interaction,
     Learner,
     Offer,
@@ -71,6 +72,7 @@ from crm.services import (
     paperwork,
     placements,
     privacy,
+    prospecting,
     settings,
     users,
 )
@@ -907,7 +909,61 @@ MATRIX: list[Entry] = [
         lambda c: privacy.export_learner_data(c.session, c.actor, c.target.learner_id),
         own_site(MANAGER) | anywhere(ADMIN),
     ),
+    Entry(
+        "prospecting.prospects_for_learner",
+        lambda c: prospecting.prospects_for_learner(c.session, c.actor, _located_learner(c)),
+        own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "prospecting.prospects_near",
+        lambda c: prospecting.prospects_near(
+            c.session, c.actor, "G1803", site_id=_located_site(c), radius_km=10
+        ),
+        own_site(OFFICER, TRAINER, MANAGER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "prospecting.add_prospect",
+        lambda c: prospecting.add_prospect(
+            c.session, c.actor, _register_establishment(c), site_id=c.target.site_id
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "prospecting.register_summary",
+        lambda c: prospecting.register_summary(c.session, c.actor),
+        anywhere(*ROLES),
+    ),
 ]
+
+
+def _located_learner(c: Call) -> int:
+    """The target learner with a home and a project (inside the rolled-back savepoint)."""
+    learner = c.session.get(Learner, c.target.learner_id)
+    learner.latitude, learner.longitude = 43.1242, 5.9280
+    learner.project_rome_1 = "G1803"
+    c.session.flush()
+    return learner.id
+
+
+def _located_site(c: Call) -> int:
+    site = c.session.get(Site, c.target.site_id)
+    site.latitude, site.longitude = 43.1242, 5.9280
+    c.session.flush()
+    return site.id
+
+
+def _register_establishment(c: Call) -> str:
+    """One register establishment near Toulon (rolled back with the savepoint)."""
+    from tests.sirene_support import siret
+
+    est = Establishment(
+        siret=siret("12345678900011"), name="Le Bistrot du Port", naf="56.10A", size_band="11",
+        postcode="83000", commune_name="Toulon", latitude=43.1242, longitude=5.9280,
+        geo_precision="housenumber", active=True,
+    )  # fmt: skip
+    c.session.add(est)
+    c.session.flush()
+    return est.siret
 
 # Public functions of crm/services taking (session, actor) that need no entry, with the reason.
 NOT_ACCESS_CONTROLLED: dict[str, str] = {}

@@ -13,8 +13,9 @@ from crm.importer import KINDS, export_bytes, import_data
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import a CSV/XLSX file (upsert by ref, all or nothing)")
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=[*KINDS, "sirene"])
     p.add_argument("file", type=Path)
+    p.add_argument("--departements", help="sirene: départements to keep, e.g. 83,06,13")
     p.add_argument("--dry-run", action="store_true", help="check everything, import nothing")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows only")
     p.set_defaults(func=_import)
@@ -29,6 +30,10 @@ def register(sub) -> None:
 
 
 def _import(args) -> int:
+    if args.kind == "sirene":  # the INSEE register: chunked import (crm/commands/prospects.py)
+        from crm.commands.prospects import import_sirene_command
+
+        return import_sirene_command(args)
     data = args.file.read_bytes()
     with unit_of_work() as session:
         report = import_data(

@@ -419,6 +419,9 @@ _VALIDATORS = {
     "status": lambda x: v.choice(x, PARTNER_STATUS_LABELS, "Statut"),
 }
 
+# Origins of a company record (``Company.source``): None = typed or imported by the school.
+COMPANY_SOURCES = (None, "sirene")
+
 PARTNER_STATUS_LABELS = {
     "prospect": "Prospect",
     "contacted": "Contacté",
@@ -502,7 +505,13 @@ def _record_status(
 
 
 def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -> Company:
-    """Validate and add a company (status history starts; audit "create")."""
+    """Validate and add a company (status history starts; audit "create").
+
+    ``source``: where the record comes from (``"sirene"``: added from the register).
+    """
+    source = fields.pop("source", None)
+    if source not in COMPANY_SOURCES:
+        raise ValueError(f"unknown company source: {source!r}")
     site_raw = fields.get("site_id")
     site_id = site_raw if isinstance(site_raw, int) else None
     authorize(actor, Perm.COMPANY_WRITE, site_id)
@@ -514,7 +523,7 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     clean["status"] = clean["status"] or PartnerStatus.PROSPECT.value
     if clean.get("latitude") is not None:
         clean["geo_precision"] = GeoPrecision.MANUAL.value
-    company = Company(**clean)
+    company = Company(**clean, source=source)
     if company.owner_id is None and actor.user_id is not None and actor.role == "officer":
         company.owner_id = actor.user_id
     _apply_location(session, company, geocoder=geocoder)
