@@ -1,7 +1,7 @@
 """SIRENE establishments (prospecting) and companies.source
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-28
 
 - ``establishments``: the national register of establishments (INSEE SIRENE), filtered to
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
