@@ -372,6 +372,10 @@ def test_cli_import_and_prospects(tmp_path):
     env = {**os.environ, "PASSERELLE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     path = write_register(tmp_path / "StockEtablissement.csv", register_rows())
     run = [sys.executable, "-m", "crm.cli"]
+    created = subprocess.run(
+        [*run, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert created.returncode == 0, created.stderr
     done = subprocess.run(
         [*run, "import", "sirene", str(path), "--departements", "83,13"],
         env=env,

@@ -49,6 +49,7 @@ from crm.services.placements import (
     upsert_placement,
 )
 from tests.conftest import make_actor
+from tests.paperwork_support import mark_convention_signed
 from tests.test_placements import END, START, TODAY, _company, _learner, _offer
 
 ROUNDS = 10
@@ -555,6 +556,7 @@ def test_status_changes_follow_the_dates_unless_an_admin_corrects(session, sites
     offer = _offer(session, _company(session, tpm), seats=2)
     p = book_placement(session, trainer, _learner(session, trainer, tpm).id, offer.id, START, END)
     change_status(session, trainer, p.id, "confirmed")
+    mark_convention_signed(session, p.id)  # the paperwork gate is not what is tested here
     session.commit()
     with pytest.raises(ValidationError) as exc:
         change_status(session, trainer, p.id, "in_progress")
