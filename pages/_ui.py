@@ -1,7 +1,7 @@
 """Shared UI plumbing for the Streamlit pages: database access, login state, errors.
 
 Pages stay thin: they read widgets, call crm services inside ``db_session()``
-and render the result. French labels for stored enum values live here.
+and render the result. French labels live in crm/labels.py (re-exported here).
 """
 
 from __future__ import annotations
@@ -18,50 +18,20 @@ from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
+from crm.labels import (  # noqa: F401  (re-exported: pages import the labels from here)
+    GEO_PRECISION_FR,
+    INTERACTION_KIND_FR,
+    OFFER_STATUS_FR,
+    OUTCOME_FR,
+    PARTNER_STATUS_FR,
+    PLACEMENT_STATUS_FR,
+    ROLE_FR,
+    field_label,
+)
+from pages._format import fmt_date  # noqa: F401  (re-exported)
 
 ACTOR_KEY = "actor"
 LAST_SEEN_KEY = "last_seen"
-
-PARTNER_STATUS_FR = {
-    "prospect": "Prospect",
-    "contacted": "Contacté",
-    "partner": "Partenaire",
-    "inactive": "Inactif",
-}
-INTERACTION_KIND_FR = {
-    "call": "Appel",
-    "visit": "Visite",
-    "email": "Courriel",
-    "meeting": "Réunion",
-    "event": "Événement",
-}
-PLACEMENT_STATUS_FR = {
-    "proposed": "Proposée",
-    "confirmed": "Confirmée",
-    "in_progress": "En cours",
-    "done": "Terminée",
-    "cancelled": "Annulée",
-}
-OFFER_STATUS_FR = {"open": "Ouverte", "paused": "En pause", "closed": "Fermée"}
-OUTCOME_FR = {
-    "employment": "Emploi",
-    "apprenticeship": "Alternance",
-    "training": "Formation qualifiante",
-    "none": "Sans solution",
-}
-ROLE_FR = {
-    "officer": "Chargé(e) de relations entreprises",
-    "trainer": "Formateur(rice) référent(e)",
-    "manager": "Direction",
-    "admin": "Administration",
-}
-GEO_PRECISION_FR = {
-    "housenumber": "adresse exacte",
-    "street": "rue",
-    "commune": "commune (approximatif)",
-    "manual": "placé à la main",
-    "none": "non géocodé",
-}
 
 
 @st.cache_resource(show_spinner=False)
@@ -132,7 +102,7 @@ def show_error(exc: PasserelleError) -> None:
     if isinstance(exc, ValidationError):
         st.error("Rien n'a été enregistré. Corrigez les champs suivants :")
         for field, message in exc.errors.items():
-            st.markdown(f"- **{field}** : {message}")
+            st.markdown(f"- **{field_label(field)}** : {message}")
     else:
         st.error(str(exc))
 
@@ -154,11 +124,3 @@ def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = "learner_id") 
     except PasserelleError as exc:
         st.session_state.pop(key, None)
         show_error(exc)
-
-
-def fmt_date(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
-    return value.strftime("%d/%m/%Y")
