@@ -33,6 +33,19 @@ Small, stable API shared by every page (officers' and trainers' pages):
   action's result only when ``rerun=False``.
 - ``f.fail(errors)``: mark fields as refused without calling a service (a page-side check).
 
+Shared page helpers (same module, same promise of stability):
+
+- ``md_escape(text)``: user text made literal inside ``st.markdown``/``st.caption``/titles
+  (``[lien](https://x) **URGENT**`` stays as typed, no link, no bold). Prefer ``st.text`` or
+  a dataframe cell when the text stands alone.
+- ``company_label(name, city, siret)``: "Nom — Ville — SIRET" for pickers (homonyms apart).
+- ``remember(*keys)``: call before drawing the widgets: their values survive a visit to
+  another page (Streamlit drops the state of widgets not drawn in a run).
+- ``open_company(company_id)``: go to the company file on that company (URL
+  ``?entreprise=ID``, which can be copied).
+- ``selected_row(event)``: index of the row picked in an ``st.dataframe(on_select="rerun",
+  selection_mode="single-row")``, or None.
+
 Values are kept because widgets are keyed in ``st.session_state`` and the form is built with
 ``clear_on_submit=False``; clearing goes through a pending list applied before the widgets
 are drawn on the next run (Streamlit forbids changing a drawn widget's value).
@@ -64,6 +77,49 @@ def max_len(column) -> int | None:
         col = column
     length = getattr(getattr(col, "type", None), "length", None)
     return int(length) if length else None
+
+
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:=^&\"'")
+
+
+def md_escape(text) -> str:
+    """``text`` shown literally by Markdown-rendering widgets ('' for None)."""
+    if text is None:
+        return ""
+    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    return out.replace("\n", "  \n")
+
+
+def company_label(name: str, city: str | None = None, siret: str | None = None) -> str:
+    """What a company picker shows: enough to tell two "Snack Tamaris" apart."""
+    return " — ".join(p for p in (name, city or "ville inconnue", siret or "sans SIRET"))
+
+
+_KEPT = "_kept::{}"
+
+
+def remember(*keys: str) -> None:
+    """Keep the values of these widget keys across page changes (call before the widgets)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[_KEPT.format(key)] = st.session_state[key]
+        elif _KEPT.format(key) in st.session_state:
+            st.session_state[key] = st.session_state[_KEPT.format(key)]
+
+
+def open_company(company_id: int) -> None:
+    """Switch to the company file on ``company_id`` (the URL gets ``?entreprise=ID``)."""
+    st.session_state["company_id"] = int(company_id)
+    st.switch_page("pages/company.py", query_params={"entreprise": str(int(company_id))})
+
+
+def selected_row(event) -> int | None:
+    """The row index picked in a single-row selectable dataframe, or None."""
+    try:
+        rows = event.selection.rows
+    except AttributeError:
+        return None
+    return rows[0] if rows else None
 
 
 def _norm(name: str) -> str:
