@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(BIN)/passerelle demo
-	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/streamlit run passerelle_app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: install-dev
 	./scripts/ensure-chromium.sh

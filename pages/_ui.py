@@ -7,7 +7,9 @@ and render the result. French labels live in crm/labels.py (re-exported here).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
+import json
+import time
+import urllib.parse
 from collections.abc import Iterator
 
 import streamlit as st
@@ -31,7 +33,6 @@ from crm.labels import (  # noqa: F401  (re-exported: pages import the labels fr
 from pages._format import fmt_date  # noqa: F401  (re-exported)
 
 ACTOR_KEY = "actor"
-LAST_SEEN_KEY = "last_seen"
 
 
 @st.cache_resource(show_spinner=False)
@@ -61,28 +62,110 @@ def db_session() -> Iterator[Session]:
         ) from exc
 
 
+TOKEN_KEY = "session_token"
+RESOLVED_KEY = "_session_resolved_at"
+REDIRECT_KEY = "_session_redirect"
+RESOLVE_EVERY_S = 1.0  # one database read per request, not per call within a request
+
+
+def _cookie_token() -> str | None:
+    from crm.services.sessions import COOKIE_NAME, unsign_token
+
+    try:
+        return unsign_token(st.context.cookies.get(COOKIE_NAME))
+    except Exception:  # no browser request (tests, bare mode)
+        return None
+
+
+def _current_query() -> str:
+    params = {k: st.query_params.get(k) for k in st.query_params if k != "session"}
+    return "/?" + urllib.parse.urlencode(params) if params else "/"
+
+
 def login(actor: Actor) -> None:
+    """Open a server-side session for ``actor`` (called by the login page after authentication).
+
+    With the cookie endpoints mounted (passerelle_app.py), the browser is then sent through
+    ``/_passerelle/session`` to receive its HttpOnly cookie and comes back on the same
+    query string (deep links survive the login).
+    """
+    from crm.services import sessions
+    from pages import _session_http
+
+    with db_session() as session:
+        token, ticket = sessions.open_session(session, actor.user_id)
+    st.session_state[TOKEN_KEY] = token
     st.session_state[ACTOR_KEY] = actor
-    st.session_state[LAST_SEEN_KEY] = dt.datetime.now()
+    st.session_state[RESOLVED_KEY] = time.monotonic()
+    if _session_http.MOUNTED:
+        st.session_state[REDIRECT_KEY] = _session_http.login_redirect_url(ticket, _current_query())
 
 
-def logout() -> None:
+def logout(reason: str | None = None) -> None:
+    """End the session (server row revoked) and forget everything this tab kept."""
+    from crm.services import sessions
+    from pages import _session_http
+
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if token:
+        with contextlib.suppress(PasserelleError), db_session() as session:
+            sessions.revoke(session, token)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    if reason:
+        st.session_state["logout_reason"] = reason
+    if _session_http.MOUNTED and token:
+        st.session_state[REDIRECT_KEY] = _session_http.logout_url(ended=reason is not None)
+
+
+def follow_session_redirect() -> None:
+    """Send the browser to a pending session endpoint (cookie set/cleared); see login/logout."""
+    url = st.session_state.pop(REDIRECT_KEY, None)
+    if url:
+        st.html(
+            f"<script>window.location.replace({json.dumps(url)});</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def current_actor() -> Actor | None:
-    """The logged-in actor, or None (also after the idle timeout)."""
-    actor = st.session_state.get(ACTOR_KEY)
+    """The logged-in actor rebuilt from the database at each request, or None.
+
+    The session token comes from this tab's state or from the signed HttpOnly cookie
+    (a reload, a second tab). A revoked or expired session, a disabled account: None,
+    and the tab forgets its state. Role and sites always come from the database, so a
+    demoted user loses their rights at their next click.
+    """
+    from crm.services import sessions
+
+    tab_token = st.session_state.get(TOKEN_KEY)
+    last = st.session_state.get(RESOLVED_KEY)
+    if (
+        tab_token
+        and last is not None
+        and time.monotonic() - last < RESOLVE_EVERY_S
+        and st.session_state.get(ACTOR_KEY) is not None
+    ):
+        return st.session_state[ACTOR_KEY]
+    candidates = [t for t in dict.fromkeys([tab_token, _cookie_token()]) if t]
+    if not candidates:
+        return None
+    actor = token = None
+    with db_session() as session:
+        for token in candidates:
+            actor = sessions.resolve(session, token)
+            if actor is not None:
+                break
     if actor is None:
+        if st.session_state.get(ACTOR_KEY) is not None or tab_token:
+            logout(
+                "Session expirée ou fermée (inactivité, déconnexion ou compte modifié) : "
+                "reconnectez-vous."
+            )
         return None
-    now = dt.datetime.now()
-    last = st.session_state.get(LAST_SEEN_KEY, now)
-    if now - last > dt.timedelta(minutes=get_settings().session_timeout_min):
-        logout()
-        st.session_state["logout_reason"] = "Session expirée après inactivité : reconnectez-vous."
-        return None
-    st.session_state[LAST_SEEN_KEY] = now
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[RESOLVED_KEY] = time.monotonic()
     return actor
 
 

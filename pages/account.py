@@ -5,7 +5,8 @@ import streamlit as st
 from crm import audit
 from crm.auth import change_password
 from crm.errors import PasserelleError
-from pages._ui import ROLE_FR, db_session, require_actor, show_error
+from crm.services import sessions
+from pages._ui import ROLE_FR, TOKEN_KEY, db_session, require_actor, show_error
 
 actor = require_actor()
 st.title("Mon compte")
@@ -24,7 +25,14 @@ if submitted:
         try:
             with db_session() as session:
                 change_password(session, actor, old, new)
+                # Other browsers/tabs logged in with the old password must log in again.
+                ended = sessions.revoke_all_for_user(
+                    session, actor.user_id, keep_token=st.session_state.get(TOKEN_KEY)
+                )
                 audit.record(session, actor, "password_change", "user", actor.user_id)
-            st.success("Mot de passe changé.")
+            st.success(
+                "Mot de passe changé."
+                + (f" {ended} autre(s) session(s) ouverte(s) fermée(s)." if ended else "")
+            )
         except PasserelleError as exc:
             show_error(exc)

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from crm.auth import verify_password
-from crm.models import User
-from tests.ui_helpers import app_as, open_page
+from crm.models import User, utcnow
+from tests.ui_helpers import app_as, open_page, session_token_for
 
 SSO_LABEL = "Se connecter avec le compte de l'école"
 
@@ -16,7 +16,10 @@ SSO_LABEL = "Se connecter avec le compte de l'école"
 def test_idle_session_expires_back_to_login(demo_sqlite_url, monkeypatch):
     monkeypatch.setenv("PASSERELLE_SESSION_TIMEOUT_MIN", "30")
     at = app_as(demo_sqlite_url, monkeypatch, "officer")
-    at.session_state["last_seen"] = dt.datetime.now() - dt.timedelta(minutes=31)
+    # The server-side session was last used 31 minutes ago.
+    at.session_state["session_token"] = session_token_for(
+        demo_sqlite_url, "officer", now=utcnow() - dt.timedelta(minutes=31)
+    )
     at.run()
     assert not at.exception
     assert at.title[0].value == "Passerelle"
@@ -27,7 +30,9 @@ def test_idle_session_expires_back_to_login(demo_sqlite_url, monkeypatch):
 def test_recent_session_stays_open(demo_sqlite_url, monkeypatch):
     monkeypatch.setenv("PASSERELLE_SESSION_TIMEOUT_MIN", "30")
     at = app_as(demo_sqlite_url, monkeypatch, "officer")
-    at.session_state["last_seen"] = dt.datetime.now() - dt.timedelta(minutes=29)
+    at.session_state["session_token"] = session_token_for(
+        demo_sqlite_url, "officer", now=utcnow() - dt.timedelta(minutes=29)
+    )
     at.run()
     assert at.title[0].value == "Entreprises"
 
