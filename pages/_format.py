@@ -8,6 +8,8 @@ Stable small API (other pages rely on it):
 - ``fr(mapping, code)``: French label of a stored code (see crm/labels.py), '' for None.
 - ``DATE_FORMAT``: the ``format=`` to give ``st.date_input`` ("DD/MM/YYYY").
 - ``PLACEHOLDER``: the French ``placeholder=`` for selectboxes/multiselects.
+- ``job_label(code, romes)``: "Serveur en restauration (G1803)" (romes from rome_options).
+- ``learner_label(last, first, site, entry_date)``: "DUPONT Léa — TPM — entrée le 02/09/2026".
 
 Exports keep ISO dates (machines read them): use these only for what is shown.
 """
@@ -63,3 +65,27 @@ def clean_rows(rows: Iterable[Mapping]) -> list[dict]:
 
 def fr(mapping: Mapping[str, str], code) -> str:
     return label(mapping, code)
+
+
+def job_label(code: str | None, romes: Mapping[str, str]) -> str:
+    """A ROME code as its job label: "Serveur en restauration (G1803)".
+
+    ``romes`` maps codes to "CODE — label" (crm.services.learners.rome_options) or to labels.
+    """
+    if not code:
+        return ""
+    text = romes.get(code)
+    if not text:
+        return code
+    label_only = text.split(" — ", 1)[1] if " — " in text else text
+    return f"{label_only} ({code})"
+
+
+def learner_label(last_name: str, first_name: str, site: str | None = None, entry_date=None) -> str:
+    """A learner in a picker, homonyms told apart: "DUPONT Léa — TPM — entrée le 02/09/2026"."""
+    parts = [f"{last_name.upper()} {first_name}"]
+    if site:
+        parts.append(site)
+    if entry_date:
+        parts.append(f"entrée le {fmt_date(entry_date)}")
+    return " — ".join(parts)
