@@ -29,8 +29,8 @@ Small, stable API shared by every page (officers' and trainers' pages):
   every typed value stays and each message shows under its field (messages matching no
   field show at the bottom of the form). Other domain error: shown in French, values kept.
   Success: errors forgotten, the form's widgets emptied (``clear=False`` keeps them, e.g.
-  an edit form showing the saved record), ``success`` flashed, page rerun. Returns the
-  action's result only when ``rerun=False``.
+  an edit form showing the saved record), ``success`` flashed, ``on_success(result)``
+  called, page rerun. Returns the action's result only when ``rerun=False``.
 - ``f.fail(errors)``: mark fields as refused without calling a service (a page-side check).
 
 Shared page helpers (same module, same promise of stability):
@@ -43,6 +43,7 @@ Shared page helpers (same module, same promise of stability):
   another page (Streamlit drops the state of widgets not drawn in a run).
 - ``open_company(company_id)``: go to the company file on that company (URL
   ``?entreprise=ID``, which can be copied).
+- ``company_link(company_id, name)``: a real link to the company file (``?entreprise=ID``).
 - ``selected_row(event)``: index of the row picked in an ``st.dataframe(on_select="rerun",
   selection_mode="single-row")``, or None.
 
@@ -111,6 +112,16 @@ def open_company(company_id: int) -> None:
     """Switch to the company file on ``company_id`` (the URL gets ``?entreprise=ID``)."""
     st.session_state["company_id"] = int(company_id)
     st.switch_page("pages/company.py", query_params={"entreprise": str(int(company_id))})
+
+
+def company_link(company_id: int, name: str, *, container=None) -> None:
+    """A link (copyable, opens in a new tab with a middle click) to the company file."""
+    (container or st).page_link(
+        "pages/company.py",
+        label=md_escape(name),
+        icon="🏢",
+        query_params={"entreprise": str(int(company_id))},
+    )
 
 
 def selected_row(event) -> int | None:
@@ -243,6 +254,7 @@ class Form:
         success: str | None = None,
         clear: bool = True,
         rerun: bool = True,
+        on_success: Callable[[Any], None] | None = None,
     ):
         """Run ``action(session)``; refused → values kept, errors under fields (see above)."""
         try:
@@ -258,6 +270,8 @@ class Form:
             show_error(exc)
             return None
         self.clear_errors()
+        if on_success is not None:
+            on_success(result)
         if clear:
             st.session_state[_CLEAR.format(self.form_key)] = True
         if success:

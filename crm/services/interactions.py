@@ -110,6 +110,8 @@ class FollowUp:
     kind: str
     summary: str
     overdue: bool
+    contact_name: str | None = None
+    contact_phone: str | None = None  # the contact's phone, else the company's
 
 
 @dataclass
@@ -125,8 +127,9 @@ def my_followups(
     authorize(actor, Perm.INTERACTION_WRITE)
     today = today or dt.date.today()
     rows = session.execute(
-        select(Interaction, Company.name)
+        select(Interaction, Company.name, Company.phone, Contact)
         .join(Company, Company.id == Interaction.company_id)
+        .outerjoin(Contact, Contact.id == Interaction.contact_id)
         .where(
             Interaction.author_id == actor.user_id,
             Interaction.next_action.is_not(None),
@@ -136,7 +139,7 @@ def my_followups(
     ).all()
     overdue, upcoming = [], []
     horizon = today + dt.timedelta(days=horizon_days)
-    for i, name in rows:
+    for i, name, company_phone, contact in rows:
         item = FollowUp(
             i.id,
             i.company_id,
@@ -146,6 +149,8 @@ def my_followups(
             i.kind,
             i.summary,
             overdue=i.next_action_due is not None and i.next_action_due < today,
+            contact_name=contact.full_name if contact is not None else None,
+            contact_phone=(contact.phone if contact is not None else None) or company_phone,
         )
         if item.overdue:
             overdue.append(item)
@@ -162,8 +167,17 @@ def _own_interaction(session: Session, actor: Actor, interaction_id: int) -> Int
     return interaction
 
 
-def mark_done(session: Session, actor: Actor, interaction_id: int) -> Interaction:
+def mark_done(
+    session: Session, actor: Actor, interaction_id: int, note: str | None = None
+) -> Interaction:
+    """Mark a follow-up done; an optional ``note`` (what came of it) is added to the outcome."""
     interaction = _own_interaction(session, actor, interaction_id)
+    try:
+        note = v.text(note, 5000)
+    except v.FieldError as exc:
+        raise ValidationError({"Note": exc.message}) from None
+    if note:
+        interaction.outcome = f"{interaction.outcome}\n{note}" if interaction.outcome else note
     if not interaction.next_action_done:
         interaction.next_action_done = True
         interaction.done_at = utcnow()
