@@ -17,7 +17,15 @@ from crm.services.companies import (
     list_sites,
 )
 from pages._format import clean_rows
-from pages._forms import Form, company_link, max_len, md_escape, open_company, remember, selected_row
+from pages._forms import (
+    Form,
+    company_link,
+    max_len,
+    md_escape,
+    open_company,
+    remember,
+    selected_row,
+)
 from pages._maps import company_map
 from pages._ui import PARTNER_STATUS_FR, db_session, require_actor
 
