@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# The usual length of a PMSMP (période de mise en situation en milieu professionnel), in days:
-# the default end date proposed when a trainer books a period.
-PMSMP_DAYS = 14
-
 ROLE_FR = {
     "officer": "Chargé(e) de relations entreprises",
     "trainer": "Formateur(rice) référent(e)",
@@ -127,6 +123,8 @@ FIELD_FR = {
     "site_id": "Site",
     "matching_weights": "Poids du rapprochement",
     "retention_months": "Durée de conservation (mois)",
+    "dormant_months": "Partenaire dormant après (mois)",
+    "old_role": "Ancien rôle",
     "start_date": "Début",
     "end_date": "Fin",
     "tutor": "Tuteur",
@@ -173,15 +171,10 @@ FIELD_FR = {
 }
 
 MATCHING_WEIGHT_FR = {
-    "rome": "Métier (code ROME)",
-    "job": "Métier (code ROME)",
-    "distance": "Distance / trajet",
-    "commute": "Distance / trajet",
+    "project": "Projet (métier visé)",
+    "commute": "Trajet",
     "skills": "Compétences",
     "availability": "Disponibilité",
-    "history": "Historique avec l'entreprise",
-    "partner": "Entreprise partenaire",
-    "seats": "Places libres",
 }
 
 PERIOD_FIELDS = ("start_date", "end_date")
@@ -213,8 +206,10 @@ def audit_summary(action: str, entity: str, details: Mapping | None) -> str:
             shown = label(
                 {**PARTNER_STATUS_FR, **PLACEMENT_STATUS_FR, **OFFER_STATUS_FR}, str(value)
             )
-        elif key == "role":
+        elif key in ("role", "old_role"):
             shown = label(ROLE_FR, str(value))
+        elif key == "key":
+            shown = field_label(str(value))
         elif key == "kind":
             shown = label(ENTITY_FR, str(value))
         elif key == "method":
