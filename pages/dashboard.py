@@ -9,6 +9,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.geo.service import company_locations
+from crm.services.companies import list_companies
 from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from crm.stats import (
     PERIOD_PRESETS,
@@ -17,7 +19,6 @@ from crm.stats import (
     dashboard,
     kpis,
     naf_sections,
-    partner_points,
     period_preset,
     record_export,
     report_workbook,
@@ -88,7 +89,6 @@ try:
     with db_session() as session:
         tables = dashboard(session, actor, filters)
         unused = unused_offers(session, actor, filters)
-        points = partner_points(session, actor, filters)
 except PasserelleError as exc:
     show_error(exc)
     st.stop()
@@ -300,18 +300,36 @@ with tabs[5]:
 
 with tabs[6]:
     st.subheader("Carte des entreprises")
+    color_choice = st.radio(
+        "Couleur des points",
+        ["status", "sector"],
+        format_func={"status": "Statut de partenariat", "sector": "Secteur"}.get,
+        horizontal=True,
+        key="dash_map_color",
+    )
+    try:
+        with db_session() as session:
+            companies = [r for r in list_companies(session, actor) if r.site_id in filters.site_ids]
+            placed = company_locations(session, actor, [r.id for r in companies])
+    except PasserelleError as exc:
+        show_error(exc)
+        st.stop()
     company_map(
         [
             {
+                "id": r.id,
                 "name": r.name,
-                "city": r.site,
+                "city": r.city,
                 "status": r.status,
-                "seats_free": 0,
-                "latitude": r.lat,
-                "longitude": r.lon,
-                "precision": "",
+                "sector": r.sector,
+                "seats_free": r.seats_free,
+                "latitude": placed[r.id].latitude,
+                "longitude": placed[r.id].longitude,
+                "precision": placed[r.id].precision,
             }
-            for r in points.itertuples()
+            for r in companies
+            if r.id in placed
         ],
         key="dashboard_map",
+        color_by=color_choice,
     )
