@@ -54,6 +54,7 @@ are drawn on the next run (Streamlit forbids changing a drawn widget's value).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -80,14 +81,20 @@ def max_len(column) -> int | None:
     return int(length) if length else None
 
 
-_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:=^&\"'")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&@])")
+_MD_LINE_START = re.compile(r"^(\s*|\s*\d+)([-+=]|(?<=\d)[.)])", re.MULTILINE)
 
 
 def md_escape(text) -> str:
-    """``text`` shown literally by Markdown-rendering widgets ('' for None)."""
+    """``text`` shown literally by Markdown-rendering widgets ('' for None).
+
+    Escapes what Markdown/Streamlit would interpret (emphasis, links, code, HTML, headings,
+    lists, tables, LaTeX, colour directives, autolinks); ordinary punctuation stays readable.
+    """
     if text is None:
         return ""
-    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    out = _MD_SPECIAL.sub(r"\\\1", str(text))
+    out = _MD_LINE_START.sub(r"\1\\\2", out)
     return out.replace("\n", "  \n")
 
 
@@ -118,8 +125,7 @@ def company_link(company_id: int, name: str, *, container=None) -> None:
     """A link (copyable, opens in a new tab with a middle click) to the company file."""
     (container or st).page_link(
         "pages/company.py",
-        label=md_escape(name),
-        icon="🏢",
+        label=f"Fiche : {md_escape(name)}",
         query_params={"entreprise": str(int(company_id))},
     )
 
@@ -184,7 +190,7 @@ class Form:
     def __exit__(self, *exc) -> bool:
         leftover = {k: m for k, m in self.errors.items() if k not in self._shown}
         for name, msg in leftover.items():
-            st.error(f"{field_label(name)} : {msg}")
+            st.error(f"{md_escape(field_label(name))} : {md_escape(msg)}")
         ctx, self._ctx = self._ctx, None
         return bool(ctx.__exit__(*exc))
 
@@ -198,7 +204,7 @@ class Form:
         for key, msg in errors.items():
             if key not in self._shown and _norm(key) in wanted:
                 self._shown.add(key)
-                st.error(msg)
+                st.error(md_escape(msg))
                 return msg
         return None
 

@@ -148,7 +148,7 @@ if actor.has(Perm.COMPANY_WRITE):
         Form("new_company").show_flash()
         company_link(st.session_state["company_id"], "Ouvrir la fiche créée")
     with st.expander(
-        "➕ Nouvelle entreprise",
+        "Nouvelle entreprise",
         expanded=bool(Form("new_company").errors),
     ):
         _new_company_form()

@@ -36,7 +36,7 @@ def _item(f) -> None:
                 x for x in (md_escape(f.contact_name), md_escape(f.contact_phone)) if x
             )
             if who:
-                st.markdown(f"📞 {who}")
+                st.markdown(f"Contact : {who}")
             st.caption(
                 f"Échéance : {fmt_date(f.due) or 'non fixée'} — "
                 f"{INTERACTION_KIND_FR.get(f.kind, f.kind)} : {md_escape(f.summary[:120])}"
@@ -49,9 +49,7 @@ def _item(f) -> None:
                     "note",
                     placeholder="Ce qui a été fait, la réponse obtenue…",
                 )
-                done = st.form_submit_button(
-                    "Fait", key=f"done_{f.interaction_id}", type="primary", icon="✅"
-                )
+                done = st.form_submit_button("Fait", key=f"done_{f.interaction_id}", type="primary")
                 new_due = form.date_input(
                     "Reporter au",
                     "due",

@@ -62,3 +62,21 @@ def test_refused_form_keeps_values_and_shows_error_under_field(monkeypatch):
     assert at.success[0].value == "Créée."
     assert at.text_input(key="demo__name").value == ""
     assert not at.error
+
+
+def test_md_escape_keeps_user_text_literal():
+    from pages._forms import md_escape
+
+    # Every Markdown trigger is backslash-escaped (CommonMark: an escaped punctuation
+    # character is shown as itself), ordinary punctuation is left alone.
+    assert md_escape("[lien](https://exemple.fr) **URGENT**") == (
+        "\\[lien\\](https\\://exemple.fr) \\*\\*URGENT\\*\\*"
+    )
+    assert md_escape("- tiret\n1. liste\n# titre\n> cite") == (
+        "\\- tiret  \n1\\. liste  \n\\# titre  \n\\> cite"
+    )
+    assert md_escape("<b>x</b> `c` $x$ :red[r] a@b.fr") == (
+        "\\<b\\>x\\</b\\> \\`c\\` \\$x\\$ \\:red\\[r\\] a\\@b.fr"
+    )
+    assert md_escape("La fin doit être après le début.") == "La fin doit être après le début."
+    assert md_escape(None) == ""
