@@ -148,16 +148,24 @@ def mode_minutes(distance_km, mode: str) -> np.ndarray:
     return p.overhead_min + network / mode_speed_kmh(network, mode) * 60.0
 
 
-def commute_minutes(distance_km, modes: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+def commute_minutes(
+    distance_km, modes: Iterable[str], overrides: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fastest allowed mode per distance: (minutes, index into ``modes``).
 
-    With no usable mode every distance is unreachable (``inf``).
+    ``overrides``: per mode, exact minutes (a timetable, a router) replacing the estimate
+    where finite. With no usable mode every distance is unreachable (``inf``).
     """
     modes = [m for m in modes if m in MODES]
     d = np.asarray(distance_km, dtype=float)
     if not modes:
         return np.full(d.shape, np.inf), np.full(d.shape, -1)
-    stacked = np.stack([mode_minutes(d, m) for m in modes])
+    rows = []
+    for m in modes:
+        est = mode_minutes(d, m)
+        exact = (overrides or {}).get(m)
+        rows.append(est if exact is None else np.where(np.isfinite(exact), exact, est))
+    stacked = np.stack(rows)
     best = np.argmin(stacked, axis=0)
     return np.take_along_axis(stacked, best[None, ...], axis=0)[0], best
 

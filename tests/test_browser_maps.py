@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests.browser_support import ROOT, chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=90_000)  # 2 shared cores: first renders can take long
 
 IMG = ROOT / "docs" / "img"
 # Port 9 (discard) on localhost: nothing listens, the tile probe fails at once.
