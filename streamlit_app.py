@@ -88,17 +88,16 @@ FRENCH_CSS = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] > div > span,
 [data-testid="stFileUploaderDropzoneInstructions"] > div > small { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div {
+  display: flex; flex-direction: column; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::before {
-  content: "Glissez-déposez un fichier ici"; font-size: 0.95rem;
-}
+  content: "Glissez-déposez un fichier ici"; font-size: 0.95rem; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
-  content: "ou cliquez sur « Parcourir »"; font-size: 0.8rem; opacity: 0.7;
-}
-[data-testid="stFileUploaderDropzoneInstructions"] > div { display: flex; flex-direction: column; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] {
-  font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
-  content: "Parcourir"; font-size: 0.9rem; }
+  content: "ou cliquez sur « Parcourir »"; font-size: 0.8rem; opacity: 0.7; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] {
+  display: none; }
+[data-testid="stFileUploaderDropzone"] button span[data-has-shortcut]::after {
+  content: "Parcourir"; }
 </style>
 """
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from crm import audit
-from crm.auth import change_password
+from crm.auth import MIN_PASSWORD_LENGTH, change_password
 from crm.errors import PasserelleError
 from crm.services import sessions
 from pages._ui import ROLE_FR, TOKEN_KEY, db_session, require_actor, show_error
@@ -11,10 +11,18 @@ from pages._ui import ROLE_FR, TOKEN_KEY, db_session, require_actor, show_error
 actor = require_actor()
 st.title("Mon compte")
 st.write(f"Identifiant : **{actor.username}** — rôle : {ROLE_FR[actor.role]}")
+st.caption(
+    "Changer le mot de passe ferme vos sessions ouvertes ailleurs (autres navigateurs) ; "
+    "celle-ci reste ouverte."
+)
 
 with st.form("password", clear_on_submit=True):
     old = st.text_input("Mot de passe actuel", type="password")
-    new = st.text_input("Nouveau mot de passe (10 caractères au moins)", type="password")
+    new = st.text_input(
+        f"Nouveau mot de passe ({MIN_PASSWORD_LENGTH} caractères au moins)",
+        type="password",
+        max_chars=200,
+    )
     again = st.text_input("Confirmer le nouveau mot de passe", type="password")
     submitted = st.form_submit_button("Changer le mot de passe")
 

@@ -23,14 +23,16 @@ with f:
     st.markdown("**Poids du rapprochement** (importance de chaque critère dans le score)")
     weights = {}
     for name in criteria:
-        weights[name] = st.slider(
+        percent = st.slider(
             MATCHING_WEIGHT_FR.get(name, name),
-            min_value=0.0,
-            max_value=1.0,
-            step=0.05,
-            value=float(weights_now.get(name, 0.0)),
+            min_value=0,
+            max_value=100,
+            step=5,
+            value=round(float(weights_now.get(name, 0.0)) * 100),
+            format="%d %%",
             key=f.key(f"weight_{name}"),
         )
+        weights[name] = percent / 100
     f.field_error("matching_weights", "poids")
     total = sum(weights.values())
     if total > 0:

@@ -137,7 +137,7 @@ current = st.session_state.get("learner_id")
 if current in by_id and current not in choices:  # opened by a link while a search hides it
     choices.append(current)
 labels = {
-    NEW: "➕ Nouveau stagiaire",
+    NEW: "+ Nouveau stagiaire",
     **{
         lr.id: learner_label(lr.last_name, lr.first_name, sites.get(lr.site_id), lr.entry_date)
         for lr in learners
@@ -158,7 +158,7 @@ if learner is not None:
     st.query_params["stagiaire"] = str(learner.id)
     st.session_state["_stagiaire_link"] = str(learner.id)
     if st.button("Voir les suggestions pour ce stagiaire", key="to_suggestions"):
-        st.switch_page("pages/suggestions.py")
+        st.switch_page("pages/suggestions.py", query_params={"stagiaire": str(learner.id)})
 
 if not can_write:
     st.stop()

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.errors import PasserelleError
+from crm.errors import CapacityError, PasserelleError
 from crm.labels import MOBILITY_MODE_FR
 from crm.services.learners import list_learners, rome_options, sites_for
 from crm.services.matching import suggestions_for
@@ -43,7 +43,18 @@ def show_map(profile, suggestions) -> None:
     suggestions_map((profile.latitude, profile.longitude), offers, radius, key="suggestions_map")
 
 
-@st.dialog("Proposer une période", width="large")
+BOOKING = "suggest_booking"  # the offer whose booking dialog is open (survives reruns)
+
+
+def _open_booking(learner_id: int, sg, options) -> None:
+    st.session_state[BOOKING] = (learner_id, sg, options)
+
+
+def _close_booking() -> None:
+    st.session_state.pop(BOOKING, None)
+
+
+@st.dialog("Proposer une période", width="large", on_dismiss=_close_booking)
 def propose_dialog(actor, learner_id, learner_name, sg, options, earliest) -> None:
     """Dates (default: the offer window, the usual PMSMP length), tutor, then confirm."""
     st.markdown(f"**{md_escape(learner_name)}** chez **{md_escape(sg.company_name)}**")
@@ -80,15 +91,22 @@ def propose_dialog(actor, learner_id, learner_name, sg, options, earliest) -> No
         )
         submitted = st.form_submit_button("Confirmer la proposition", type="primary")
     if submitted:
-        result = f.submit(
-            lambda session: (
-                book_placement(
+
+        def _book(session) -> int:
+            try:
+                return book_placement(
                     session, actor, learner_id, sg.offer_id, start, end, tutor_id=tutor_id
                 ).id
-            ),
-            rerun=False,
-        )
+            except CapacityError as exc:  # the seat went meanwhile: back to a fresh list
+                st.session_state["suggest_flash"] = ("error", str(exc))
+                raise
+
+        result = f.submit(_book, rerun=False)
+        if result is None and st.session_state.get("suggest_flash"):
+            _close_booking()
+            st.rerun()
         if result is not None:
+            _close_booking()
             st.session_state["suggest_flash"] = (
                 "ok",
                 f"Période proposée chez {sg.company_name} du {fmt_date(start)} au "
@@ -108,9 +126,12 @@ def suggestion_card(sg, options) -> None:
         st.caption(md_escape(sg.explanation))
         seats = f" — {options.free_seats} place(s) libre(s) sur {options.seats}" if options else ""
         st.caption(f"Offre du {fmt_date(sg.start_date)} au {fmt_date(sg.end_date)}{seats}")
-        if actor.has(Perm.PLACEMENT_WRITE) and st.button("Proposer", key=f"propose_{sg.offer_id}"):
-            propose_dialog(
-                actor, learner_id, learner_name, sg, options, window[0] if window else None
+        if actor.has(Perm.PLACEMENT_WRITE):
+            st.button(
+                "Proposer",
+                key=f"propose_{sg.offer_id}",
+                on_click=_open_booking,
+                args=(learner_id, sg, options),
             )
 
 
@@ -129,6 +150,13 @@ labels = {
     for lr in learners
 }
 ids = list(labels)
+# A link ``?stagiaire=ID`` (e.g. from the learner's file) opens the suggestions for that learner.
+linked = st.query_params.get("stagiaire")
+if linked is not None and st.session_state.get("_suggest_link") != linked:
+    st.session_state["_suggest_link"] = linked
+    if linked.isdigit():
+        st.session_state["learner_id"] = int(linked)
+        st.session_state.pop("suggest_learner", None)
 refuse_unlisted_learner(actor, labels)
 current = st.session_state.get("learner_id")
 learner_id = st.selectbox(
@@ -143,6 +171,8 @@ if learner_id is None:
     st.info("Choisissez un stagiaire pour voir les offres qui lui correspondent.")
     st.stop()
 st.session_state["learner_id"] = learner_id
+st.query_params["stagiaire"] = str(learner_id)
+st.session_state["_suggest_link"] = str(learner_id)
 learner = next(lr for lr in learners if lr.id == learner_id)
 learner_name = f"{learner.first_name} {learner.last_name}"
 st.caption(
@@ -257,6 +287,21 @@ with left:
                 suggestion_card(sg, seat_info.get(sg.offer_id))
 with right:
     show_map(profile, suggestions)
+# The dialog stays open across reruns until booked or dismissed, even if the offer just
+# left the list (its last seat taken meanwhile: the service then says so).
+booking = st.session_state.get(BOOKING)
+if booking is not None and booking[0] == learner_id and actor.has(Perm.PLACEMENT_WRITE):
+    _, booked_sg, booked_options = booking
+    propose_dialog(
+        actor,
+        learner_id,
+        learner_name,
+        booked_sg,
+        booked_options,
+        window[0] if window else None,
+    )
+else:
+    _close_booking()
 st.markdown("**Détail des scores (sur 100)**")
 st.dataframe(
     table,
