@@ -180,14 +180,11 @@ def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
         )
         a, b = st.columns(2)
         with a:
+            # The bounds are in the label and enforced by the service, whose French message
+            # shows under the field: Streamlit's own min/max would only show an English
+            # tooltip and silently ignore the click.
             seats = f.number_input(
-                "Places *",
-                "seats",
-                min_value=SEATS_MIN,
-                max_value=SEATS_MAX,
-                value=SEATS_MIN,
-                step=1,
-                help=f"De {SEATS_MIN} à {SEATS_MAX} places.",
+                f"Places * ({SEATS_MIN} à {SEATS_MAX})", "seats", value=SEATS_MIN, step=1
             )
             start = f.date_input("Début", "start_date", value=None)
         with b:

@@ -26,7 +26,7 @@ site_ids = a.multiselect(
 )
 rome = b.text_input("Code ROME ou métier", key="offers_rome")
 free_only = c.checkbox("Places libres seulement", key="offers_free")
-closed = d.checkbox("Inclure les offres fermées ou terminées", key="offers_closed")
+closed = d.checkbox("Offres fermées ou terminées", key="offers_closed")
 
 with db_session() as session:
     offers = list_offers(session, actor, include_closed=closed)

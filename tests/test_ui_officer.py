@@ -79,7 +79,7 @@ def test_refused_offer_keeps_values_with_error_under_the_field(demo_copy, monkey
     at = open_page(app_as(demo_copy, monkeypatch, "officer"), "pages/company.py", company_id=cid)
     assert not at.exception
     seats = at.number_input(key=f"add_offer_{cid}__seats")
-    assert (seats.proto.min, seats.proto.max, seats.value) == (1, 500, 1)  # service bounds
+    assert seats.value == 1 and "(1 à 500)" in seats.label  # the service rule, in French
     at.text_input(key=f"add_offer_{cid}__rome_code").input("D1106")
     at.text_input(key=f"add_offer_{cid}__title").input("Mise en rayon")
     at.number_input(key=f"add_offer_{cid}__seats").set_value(3)
@@ -108,6 +108,21 @@ def test_refused_offer_keeps_values_with_error_under_the_field(demo_copy, monkey
     assert at.text_input(key=f"add_offer_{cid}__title").value == ""
     offer = db(demo_copy, lambda s: s.scalar(select(Offer).where(Offer.title == "Mise en rayon")))
     assert (offer.seats, offer.end_date) == (3, dt.date(2027, 4, 1))
+
+
+@pytest.mark.parametrize("places", [0, -3, 501])
+def test_out_of_bounds_places_refused_in_french_under_the_field(demo_copy, monkeypatch, places):
+    cid = db(demo_copy, own_company)
+    at = open_page(app_as(demo_copy, monkeypatch, "officer"), "pages/company.py", company_id=cid)
+    at.text_input(key=f"add_offer_{cid}__rome_code").input("D1106")
+    at.text_input(key=f"add_offer_{cid}__title").input("Hors bornes")
+    at.number_input(key=f"add_offer_{cid}__seats").set_value(places)
+    at.button(key=f"FormSubmitter:add_offer_{cid}-Ajouter l'offre").click().run()
+    message = error_after(at, at.number_input(key=f"add_offer_{cid}__seats"))
+    assert message and ("au moins 1" in message or "au plus 500" in message)
+    assert at.number_input(key=f"add_offer_{cid}__seats").value == places  # kept
+    assert at.text_input(key=f"add_offer_{cid}__title").value == "Hors bornes"
+    assert not db(demo_copy, lambda s: s.scalar(select(Offer).where(Offer.title == "Hors bornes")))
 
 
 def test_text_inputs_are_bounded_by_their_columns(demo_copy, monkeypatch):
