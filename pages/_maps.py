@@ -65,7 +65,7 @@ SECTOR_PALETTE = [
 FADED = [120, 120, 120, 110]
 HOME_COLOR = [37, 99, 235, 255]
 OFFER_COLOR = [22, 163, 74, 235]
-RADIUS_FILL = [37, 99, 235, 30]
+RADIUS_FILL = [37, 99, 235, 18]
 RADIUS_LINE = [37, 99, 235, 170]
 SEA = [170, 211, 223, 255]
 LAND = [242, 239, 233, 255]
@@ -437,14 +437,14 @@ def company_deck(
     if size_by_seats is None:
         size_by_seats = any(d["seats_free"] > 0 for d in data)
     for d in data:
-        d["radius"] = (4 + 2 * min(d["seats_free"], 6)) if size_by_seats else 6
+        d["radius"] = (4 + min(d["seats_free"], 6)) if size_by_seats else 5
         if d["focused"]:
-            d["radius"] = 11
+            d["radius"] = 10
     data.sort(key=lambda d: d["focused"])  # the focused company drawn last (on top)
     if focus_id is not None and any(d["focused"] for d in data):
         f = next(d for d in data if d["focused"])
         view = _view(
-            [f["latitude"]], [f["longitude"]], height=height, min_span_deg=0.05, max_zoom=13
+            [f["latitude"]], [f["longitude"]], height=height, min_span_deg=0.12, max_zoom=13
         )
     else:
         view = _view([d["latitude"] for d in data], [d["longitude"] for d in data], height=height)
@@ -511,7 +511,7 @@ def company_map(
     )
     legend = sector_legend(sector_colors(rows)) if color_by == "sector" else status_legend()
     if focus_id is not None:
-        legend = "point entouré : cette entreprise · gris : entreprises voisines"
+        legend = "grand point coloré : cette entreprise · gris : entreprises voisines"
     st.caption(
         f"{placed} entreprise(s) sur la carte — {legend}"
         + (" — taille : places libres" if sized and focus_id is None else "")

@@ -73,5 +73,7 @@ def test_maps_fall_back_to_outlines_and_open_records(demo_copy, tmp_path):
         login(page, base, "trainer")
         page.get_by_test_id("stSidebarNavLink").filter(has_text="Suggestions").click()
         expect(page.get_by_role("heading", name="Suggestions").first).to_be_visible()
+        page.get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option").first.click()
         _map_shot(page, "map_suggestions.png")
         expect(page.get_by_text("numérotées comme dans la liste").first).to_be_visible()
