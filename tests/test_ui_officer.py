@@ -303,3 +303,27 @@ def test_followup_shows_phone_company_link_and_takes_a_note(demo_copy, monkeypat
     )
     assert done and outcome == "RDV fixé le 12"
     assert "Relance marquée comme faite." in [s.value for s in at.success]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "pages/companies.py",
+        "pages/company.py",
+        "pages/journal.py",
+        "pages/offers.py",
+        "pages/duplicates.py",
+        "pages/geocoding.py",
+    ],
+)
+def test_no_none_and_french_dates_in_tables(demo_copy, monkeypatch, page):
+    cid = db(demo_copy, own_company)
+    at = open_page(app_as(demo_copy, monkeypatch, "officer"), page, company_id=cid)
+    assert not at.exception
+    for frame in at.dataframe:
+        cells = frame.value.astype(str).to_numpy().ravel().tolist()
+        assert not {"None", "nan", "NaT"} & set(cells), page
+        for col in ("Date", "Du", "Au", "Échéance", "Dernier contact"):
+            if col in frame.value.columns:
+                for v in frame.value[col]:
+                    assert v == "" or (v[2] == "/" and v[5] == "/"), (page, col, v)
