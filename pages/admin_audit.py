@@ -8,7 +8,7 @@ import streamlit as st
 from crm.auth import Perm
 from crm.labels import AUDIT_ACTION_FR, ENTITY_FR, audit_summary, label
 from crm.services.audit_log import MAX_ROWS, audit_choices, search_audit
-from pages._format import DATE_FORMAT
+from pages._format import DATE_FORMAT, PLACEHOLDER
 from pages._ui import db_session, fmt_date, require_actor
 
 actor = require_actor(Perm.AUDIT_READ)
@@ -23,19 +23,25 @@ with db_session() as session:
 ANY = ""
 c1, c2, c3, c4 = st.columns(4)
 who = c1.selectbox(
-    "Utilisateur", [ANY, *choices["actor"]], format_func=lambda v: v or "Tous", key="audit_actor"
+    "Utilisateur",
+    [ANY, *choices["actor"]],
+    format_func=lambda v: v or "Tous",
+    key="audit_actor",
+    placeholder=PLACEHOLDER,
 )
 action = c2.selectbox(
     "Action",
     [ANY, *choices["action"]],
     format_func=lambda v: label(AUDIT_ACTION_FR, v) if v else "Toutes",
     key="audit_action",
+    placeholder=PLACEHOLDER,
 )
 entity = c3.selectbox(
     "Objet",
     [ANY, *choices["entity"]],
     format_func=lambda v: label(ENTITY_FR, v) if v else "Tous",
     key="audit_entity",
+    placeholder=PLACEHOLDER,
 )
 entity_id = c4.number_input("N° de l'objet", min_value=0, step=1, value=0, key="audit_entity_id")
 today = dt.date.today()

@@ -17,7 +17,7 @@ from crm.services.learners import (
     skill_options,
     update_learner,
 )
-from pages._format import DATE_FORMAT, PLACEHOLDER_MULTI, job_label, learner_label
+from pages._format import DATE_FORMAT, PLACEHOLDER, PLACEHOLDER_MULTI, job_label, learner_label
 from pages._forms import selected_row
 from pages._import import import_form
 from pages._ui import (
@@ -44,7 +44,13 @@ if not sites:
     st.stop()
 site_ids = list(sites)
 site_id = (
-    st.selectbox("Site", options=site_ids, format_func=sites.get, key="learners_site")
+    st.selectbox(
+        "Site",
+        options=site_ids,
+        format_func=sites.get,
+        key="learners_site",
+        placeholder=PLACEHOLDER,
+    )
     if len(site_ids) > 1
     else site_ids[0]
 )
@@ -149,6 +155,7 @@ chosen = st.selectbox(
     index=choices.index(current) if current in choices else 0 if choices else None,
     format_func=labels.get,
     key="learner_pick",
+    placeholder=PLACEHOLDER,
 )
 if chosen is None:
     st.stop()

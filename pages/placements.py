@@ -8,7 +8,7 @@ from crm.errors import PasserelleError
 from crm.models import split_list
 from crm.services.learners import skill_options
 from crm.services.placements import TRANSITIONS, change_status, list_placements, record_follow_up
-from pages._format import PLACEHOLDER_MULTI
+from pages._format import PLACEHOLDER, PLACEHOLDER_MULTI
 from pages._forms import Form, md_escape, selected_row
 from pages._ui import (
     OUTCOME_FR,
@@ -183,6 +183,7 @@ if p.status in ("in_progress", "done"):
             index=rating_options.index(p.tutor_rating),
             format_func=lambda v: "Pas de note" if v is None else f"{v} / 5",
             errors=("évaluation du tuteur",),
+            placeholder=PLACEHOLDER,
         )
         feedback = f.text_area(
             "Appréciation du tuteur", "tutor_feedback", value=p.tutor_feedback or ""
@@ -203,6 +204,7 @@ if p.status in ("in_progress", "done"):
             index=outcome_options.index(p.outcome or ""),
             format_func=lambda o: "—" if o == "" else OUTCOME_FR[o],
             errors=("sortie", "statut"),
+            placeholder=PLACEHOLDER,
         )
         submitted = st.form_submit_button("Enregistrer l'évaluation")
     if submitted:

@@ -201,6 +201,16 @@ def test_trainer_day(base, db, context):
     expect(page.get_by_label("Identifiant")).to_be_visible()
     assert_french(page, "Connexion")
 
+    # A link followed while logged out opens its record right after the login.
+    page.goto(f"{base}/?periode={booked.id}")
+    page.get_by_label("Identifiant").fill("trainer")
+    page.get_by_label("Mot de passe").fill("passerelle-demo")
+    page.get_by_test_id("stFormSubmitButton").click()
+    expect(page.get_by_role("heading", name="Suivi des périodes")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Période à suivre")).to_have_value(
+        re.compile(own.last_name)
+    )
+
 
 def test_manager_day(base, context):
     page = context.new_page()
