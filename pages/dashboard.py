@@ -214,13 +214,17 @@ def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
         st.info("Aucune donnée pour ces filtres.")
         return
     ids = _company_ids(df)
+    dates = {
+        c: st.column_config.DateColumn(format="DD/MM/YYYY") for c in df.columns if _is_date(df[c])
+    }
     if ids is None:
-        st.dataframe(df, hide_index=True, width="stretch")
+        st.dataframe(df, hide_index=True, width="stretch", column_config=dates)
     else:
         event = st.dataframe(
             df,
             hide_index=True,
             width="stretch",
+            column_config=dates,
             on_select="rerun",
             selection_mode="single-row",
             key=f"table_{key}",
@@ -231,6 +235,13 @@ def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
             open_company(ids[row])
         st.caption("Cliquez sur une ligne pour ouvrir la fiche de l'entreprise.")
     downloads(key, df, title)
+
+
+def _is_date(col: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return True
+    first = col.dropna().head(1)
+    return len(first) == 1 and isinstance(first.iloc[0], dt.date)
 
 
 @functools.cache
