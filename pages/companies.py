@@ -275,6 +275,7 @@ with db_session() as session:
 company_map(
     [
         {
+            "id": r.id,
             "name": r.name,
             "city": r.city,
             "status": r.status,
