@@ -9,7 +9,7 @@ Stable small API (other pages rely on it):
 - ``DATE_FORMAT``: the ``format=`` to give ``st.date_input`` ("DD/MM/YYYY").
 - ``PLACEHOLDER``: the French ``placeholder=`` for selectboxes/multiselects.
 - ``job_label(code, romes)``: "Serveur en restauration (G1803)" (romes from rome_options).
-- ``learner_label(last, first, site, entry_date)``: "DUPONT Léa — TPM — entrée le 02/09/2026".
+- ``learner_label(last, first, site, entry_date)``: "Dupont Léa — TPM — entrée le 02/09/2026".
 
 Exports keep ISO dates (machines read them): use these only for what is shown.
 """
@@ -82,8 +82,8 @@ def job_label(code: str | None, romes: Mapping[str, str]) -> str:
 
 
 def learner_label(last_name: str, first_name: str, site: str | None = None, entry_date=None) -> str:
-    """A learner in a picker, homonyms told apart: "DUPONT Léa — TPM — entrée le 02/09/2026"."""
-    parts = [f"{last_name.upper()} {first_name}"]
+    """A learner in a picker, homonyms told apart: "Dupont Léa — TPM — entrée le 02/09/2026"."""
+    parts = [f"{last_name} {first_name}"]
     if site:
         parts.append(site)
     if entry_date:
