@@ -29,7 +29,7 @@ from matching.commute import MODES, haversine_km
 WINDOW = (8 * 3600, 9 * 3600)  # departure from home, seconds after midnight
 ACCESS_M = 1000.0  # walking to/from a stop (great-circle metres)
 TRANSFER_M = 250.0  # walking between two stops to change
-MAX_RIDE_S = 3 * 3600  # connections scanned after the departure
+MAX_RIDE_S = 2 * 3600  # connections scanned after the departure (longer: not a commute)
 MAX_DEPARTURES = 24  # departure times tried in the window per origin
 _WALK = MODES["walk"]
 
@@ -151,39 +151,40 @@ class Timetable:
         return out
 
     # ------------------------------------------------------------------ scanning
-    def _scan(self, start: dict[int, float], t0: float) -> np.ndarray:
+    def _scan(self, start: dict[int, float], t0: float, horizon_s: float) -> np.ndarray:
         """Earliest arrival (s) at every stop, starting at the given stops/times (CSA)."""
-        best = np.full(len(self.stop_lat), np.inf)
+        inf = float("inf")
+        best = [inf] * len(self.stop_lat)  # Python lists: much faster than numpy scalars here
+        footpaths = self.footpaths
         for s, t in start.items():
             best[s] = min(best[s], t)
         for s in list(start):
-            for j, w in self.footpaths[s]:
+            for j, w in footpaths[s]:
                 best[j] = min(best[j], best[s] + w)
-        reached = np.zeros(self.n_trips, dtype=bool)
+        reached = [False] * self.n_trips
         lo = int(np.searchsorted(self.c_dep, t0))
-        hi = int(np.searchsorted(self.c_dep, t0 + MAX_RIDE_S, side="right"))
-        c_from, c_to, c_dep, c_arr, c_trip = (
+        hi = int(np.searchsorted(self.c_dep, t0 + horizon_s, side="right"))
+        for f, to, d, a, trip in zip(
             self.c_from[lo:hi].tolist(),
             self.c_to[lo:hi].tolist(),
             self.c_dep[lo:hi].tolist(),
             self.c_arr[lo:hi].tolist(),
             self.c_trip[lo:hi].tolist(),
-        )
-        footpaths = self.footpaths
-        for k in range(len(c_dep)):
-            trip = c_trip[k]
-            if reached[trip] or best[c_from[k]] <= c_dep[k]:
+            strict=True,
+        ):
+            if reached[trip] or best[f] <= d:
                 reached[trip] = True
-                a, to = c_arr[k], c_to[k]
                 if a < best[to]:
                     best[to] = a
                     for j, w in footpaths[to]:
                         if a + w < best[j]:
                             best[j] = a + w
-        return best
+        return np.asarray(best)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one cache per loaded timetable, on purpose
-    def _profile(self, lat: float, lon: float) -> tuple[tuple[float, np.ndarray], ...]:
+    def _profile(
+        self, lat: float, lon: float, horizon_s: float
+    ) -> tuple[tuple[float, np.ndarray], ...]:
         """(departure from home, earliest arrival at every stop) for the window's departures."""
         km = haversine_km(lat, lon, self.stop_lat, self.stop_lon)
         near = np.nonzero(km * 1000 <= ACCESS_M)[0]
@@ -201,18 +202,29 @@ class Timetable:
         if len(times) > MAX_DEPARTURES:
             pick = np.linspace(0, len(times) - 1, MAX_DEPARTURES).round().astype(int)
             times = [times[i] for i in sorted(set(pick.tolist()))]
-        return tuple((t, self._scan({s: t + w for s, w in access.items()}, t)) for t in times)
+        return tuple(
+            (t, self._scan({s: t + w for s, w in access.items()}, t, horizon_s)) for t in times
+        )
 
     def minutes(
-        self, origin: tuple[float, float], lats: Sequence[float], lons: Sequence[float]
+        self,
+        origin: tuple[float, float],
+        lats: Sequence[float],
+        lons: Sequence[float],
+        max_minutes: float | None = None,
     ) -> np.ndarray:
-        """Door-to-door minutes by the timetable to each destination; ``inf`` without a journey."""
+        """Door-to-door minutes by the timetable to each destination; ``inf`` without a journey.
+
+        ``max_minutes`` (the learner's budget) bounds the scan: journeys longer than it may
+        be reported as ``inf`` (the caller then falls back to the estimate, itself too long).
+        """
         lats = np.asarray(lats, dtype=float)
         lons = np.asarray(lons, dtype=float)
         out = np.full(lats.shape, np.inf)
         if len(lats) == 0:
             return out
-        profile = self._profile(round(float(origin[0]), 5), round(float(origin[1]), 5))
+        horizon = MAX_RIDE_S if max_minutes is None else min(MAX_RIDE_S, 60.0 * max_minutes + 60)
+        profile = self._profile(round(float(origin[0]), 5), round(float(origin[1]), 5), horizon)
         if not profile:
             return out
         reached = np.zeros(len(self.stop_lat), dtype=bool)

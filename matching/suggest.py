@@ -97,7 +97,10 @@ def candidates(
     if timetable is not None and "transit" in modes:
         overrides = {
             "transit": timetable.minutes(
-                (learner.latitude, learner.longitude), index.lat_deg[sl], np.degrees(index.lon_rad[sl])
+                (learner.latitude, learner.longitude),
+                index.lat_deg[sl],
+                np.degrees(index.lon_rad[sl]),
+                max_minutes=learner.max_commute_min,
             )
         }
     minutes, mode_idx = commute_minutes(dist, modes, overrides)
