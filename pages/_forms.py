@@ -9,7 +9,7 @@ Small, stable API shared by every page (officers' and trainers' pages):
       f = Form("new_company")
       with f:  # an st.form(key, clear_on_submit=False); pending clears applied first
           name = f.text_input("Raison sociale *", "name", column=Company.name)
-          seats = f.number_input("Places", "seats", min_value=1, max_value=500, value=1)
+          seats = f.number_input("Places * (1 à 500)", "seats", value=1, step=1)
           submitted = st.form_submit_button("Créer")
       if submitted:
           f.submit(lambda session: create_company(session, actor, name=name, ...),
@@ -21,7 +21,9 @@ Small, stable API shared by every page (officers' and trainers' pages):
   ``f.key(field)`` (so the value survives reruns and refusals) and the service's French
   message for that field is shown right under it. Extra keyword arguments go to Streamlit.
   ``errors=("Prochaine action",)`` adds error keys to match besides the field code, its
-  French name (crm.labels.field_label) and the widget label (without " *").
+  French name (crm.labels.field_label) and the widget label (without " *"). Numbers: put
+  the bounds in the label and let the service refuse (Streamlit's own ``min_value`` only
+  shows an English tooltip and ignores the click); text: ``column=Model.field``.
 - ``f.field_error(field, *names)``: show the error of a field under a widget you built
   yourself (key it with ``f.key(field)`` to keep its value).
 - ``f.submit(action, success=..., clear=True)``: runs ``action(session)`` in one unit of
