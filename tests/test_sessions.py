@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.auth import change_password, hash_password
 from crm.models import Role, User, UserSession, utcnow
@@ -122,6 +122,15 @@ def test_own_password_change_keeps_this_tab_and_ends_the_others(session, trainer
     session.commit()
     assert sessions.resolve(session, mine) is not None
     assert sessions.resolve(session, other) is None
+
+
+def test_old_ended_sessions_are_deleted_at_the_next_login(session, trainer):
+    long_ago = utcnow() - dt.timedelta(days=sessions.KEEP_ENDED_DAYS + 2)
+    old, _ = _login(session, trainer, now=long_ago)  # expired long ago
+    live, _ = _login(session, trainer)
+    assert session.scalar(select(func.count()).select_from(UserSession)) == 1  # old one gone
+    assert sessions.resolve(session, live) == trainer
+    assert sessions.resolve(session, old) is None
 
 
 def test_cookie_signature(monkeypatch, tmp_path):

@@ -30,7 +30,7 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
@@ -39,6 +39,7 @@ from crm.models import User, UserSession, utcnow
 
 COOKIE_NAME = "passerelle_session"
 TICKET_SECONDS = 60
+KEEP_ENDED_DAYS = 30  # ended session rows are deleted after this many days
 TOUCH_EVERY_SECONDS = 30  # last_seen/expiry are written at most this often (one UPDATE)
 SECRET_ENV = "PASSERELLE_SECRET_KEY"
 SECRET_FILE = "session_secret"
@@ -55,6 +56,7 @@ def _timeout() -> dt.timedelta:
 def open_session(session: Session, user_id: int, now: dt.datetime | None = None) -> tuple[str, str]:
     """Start a session for ``user_id``: returns ``(token, ticket)`` (the caller commits)."""
     now = now or utcnow()
+    purge_ended(session, now)
     token, ticket = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(
         UserSession(
@@ -144,6 +146,17 @@ def revoke_all_for_user(
     if keep_token:
         stmt = stmt.where(UserSession.token_hash != _digest(keep_token))
     result = session.execute(stmt.values(revoked_at=now or utcnow(), ticket_hash=None))
+    return result.rowcount or 0
+
+
+def purge_ended(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the rows of sessions ended (expired or revoked) ``KEEP_ENDED_DAYS`` ago."""
+    limit = (now or utcnow()) - dt.timedelta(days=KEEP_ENDED_DAYS)
+    result = session.execute(
+        delete(UserSession).where(
+            (UserSession.expires_at < limit) | (UserSession.revoked_at < limit)
+        )
+    )
     return result.rowcount or 0
 
 
