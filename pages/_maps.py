@@ -407,9 +407,9 @@ def company_deck(
         free = int(_get(r, "seats_free") or 0)
         precision = _get(r, "precision") or ""
         cid = _get(r, "id")
-        sector = _get(r, "sector") or "Non renseigné"
+        sector = _get(r, "sector") or ""
         color = (
-            sectors[sector][0]
+            sectors[sector or "Non renseigné"][0]
             if color_by == "sector"
             else STATUS_COLORS.get(status, STATUS_COLORS["prospect"])
         )
