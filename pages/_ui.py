@@ -78,8 +78,14 @@ def _cookie_token() -> str | None:
 
 
 def _current_query() -> str:
+    """Where the user was going (page path and record link), to come back after the login."""
     params = {k: st.query_params.get(k) for k in st.query_params if k != "session"}
-    return "/?" + urllib.parse.urlencode(params) if params else "/"
+    path = "/"
+    with contextlib.suppress(Exception):  # no browser request (tests, bare mode)
+        path = urllib.parse.urlsplit(st.context.url or "").path or "/"
+    if path.rstrip("/").endswith("/connexion"):
+        path = path[: -len("connexion")].rstrip("/") + "/"
+    return path + ("?" + urllib.parse.urlencode(params) if params else "")
 
 
 def login(actor: Actor) -> None:
@@ -173,6 +179,14 @@ def require_actor(perm: Perm | None = None) -> Actor:
     """The logged-in actor; stops the page with a message if not allowed."""
     actor = current_actor()
     if actor is None:
+        # A page address opened while logged out (Streamlit may then run the page file on
+        # its own): back to the app's root with the same record link, where the login is.
+        params = {k: st.query_params.get(k) for k in st.query_params if k != "session"}
+        target = "/" + ("?" + urllib.parse.urlencode(params) if params else "")
+        st.html(
+            f"<script>window.location.replace({json.dumps(target)});</script>",
+            unsafe_allow_javascript=True,
+        )
         st.warning("Connectez-vous pour accéder à cette page.")
         st.stop()
     if perm is not None and not actor.has(perm):
