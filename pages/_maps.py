@@ -295,8 +295,10 @@ def _deck(
     layers: list[pdk.Layer], view: pdk.ViewState, tooltip, *, height: int = 420, base=None
 ) -> pdk.Deck:
     base = base or basemap()
+    ground = background_layers(view, base, height=height)
     deck = pdk.Deck(
-        layers=[*background_layers(view, base, height=height), *layers],
+        # Town names last: readable over the markers (not pickable, clicks go through).
+        layers=[*ground[:-1], *layers, ground[-1]],
         initial_view_state=view,
         tooltip=tooltip,
         map_provider=None,

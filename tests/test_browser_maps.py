@@ -38,6 +38,7 @@ def _map_shot(page, name: str) -> None:
     box = chart.bounding_box()
     page.screenshot(
         path=str(IMG / name),
+        full_page=True,
         clip={
             "x": 0,
             "y": max(0, box["y"] - 60),
