@@ -71,7 +71,6 @@ df = pd.DataFrame(
     [
         {
             "Stagiaire": r.learner_name,
-            "Site": r.site,
             "Entreprise": r.company,
             "Offre": r.title or r.rome_code or "",
             "Du": fmt_date(r.start_date),
@@ -84,6 +83,8 @@ df = pd.DataFrame(
         for r in rows
     ]
 )
+if len({r.site for r in rows}) > 1:  # the site only when it tells rows apart
+    df.insert(1, "Site", [r.site for r in rows])
 event = st.dataframe(
     df,
     hide_index=True,
@@ -127,13 +128,11 @@ l1, l2, _ = st.columns([1, 1, 2])
 l1.page_link(
     "pages/learners.py",
     label="Fiche du stagiaire",
-    icon="👤",
     query_params={"stagiaire": str(p.learner_id)},
 )
 l2.page_link(
     "pages/company.py",
     label="Fiche de l'entreprise",
-    icon="🏢",
     query_params={"entreprise": str(p.company_id)},
 )
 st.caption(
