@@ -292,13 +292,19 @@ def _view(
 
 
 def _deck(
-    layers: list[pdk.Layer], view: pdk.ViewState, tooltip, *, height: int = 420, base=None
+    layers: list[pdk.Layer],
+    view: pdk.ViewState,
+    tooltip,
+    *,
+    height: int = 420,
+    base=None,
+    names_on_top: bool = True,
 ) -> pdk.Deck:
     base = base or basemap()
     ground = background_layers(view, base, height=height)
     deck = pdk.Deck(
         # Town names last: readable over the markers (not pickable, clicks go through).
-        layers=[*ground[:-1], *layers, ground[-1]],
+        layers=[*ground[:-1], *layers, ground[-1]] if names_on_top else [*ground, *layers],
         initial_view_state=view,
         tooltip=tooltip,
         map_provider=None,
@@ -712,7 +718,15 @@ def suggestions_deck(
         )
     )
     tooltip = {"html": "<b>{name}</b><br/>{company}<br/>{detail}", "style": TOOLTIP_STYLE}
-    return _deck(layers, _view(lats, lons, height=height), tooltip, height=height, base=base)
+    # The offers' numbers matter more than town names here: names under the markers.
+    return _deck(
+        layers,
+        _view(lats, lons, height=height),
+        tooltip,
+        height=height,
+        base=base,
+        names_on_top=False,
+    )
 
 
 def suggestions_map(

@@ -31,19 +31,18 @@ def demo_copy(demo_sqlite_url, tmp_path) -> str:
 def _map_shot(page, name: str) -> None:
     chart = page.get_by_test_id("stDeckGlJsonChart").first
     expect(chart).to_be_visible()
-    chart.scroll_into_view_if_needed()
+    chart.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(2500)  # deck.gl draws the outlines after the first frame
     expect(page.get_by_text("Fond hors ligne (contours)").first).to_be_visible()
     IMG.mkdir(parents=True, exist_ok=True)
     box = chart.bounding_box()
     page.screenshot(
         path=str(IMG / name),
-        full_page=True,
         clip={
             "x": 0,
-            "y": max(0, box["y"] - 60),
+            "y": max(0, box["y"] - 10),
             "width": 1400,
-            "height": box["height"] + 140,
+            "height": min(box["height"] + 150, 990 - max(0, box["y"] - 10)),
         },
     )
 
