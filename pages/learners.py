@@ -116,6 +116,7 @@ if not df.empty:
         key="learners_table",
         on_select="rerun",
         selection_mode="single-row",
+        column_config={"Projet": st.column_config.TextColumn(width="medium")},
     )
     row = selected_row(event)
     row_key = (row, tuple(lr.id for lr in shown))
