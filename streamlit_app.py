@@ -13,7 +13,7 @@ import streamlit as st
 from crm.errors import PasserelleError
 from crm.models import Role
 from pages import login as login_page
-from pages._ui import ROLE_FR, current_actor, logout, show_error
+from pages._ui import ROLE_FR, current_actor, follow_session_redirect, logout, show_error
 
 st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 
@@ -81,12 +81,51 @@ PAGES: list[PageSpec] = [
 ]
 
 
+# Record links: ``/?stagiaire=ID`` opens Stagiaires on that learner, and so on (the pages
+# read the parameter; the services still decide whether the record may be seen).
+DEEP_LINKS = {
+    "stagiaire": "pages/learners.py",
+    "periode": "pages/placements.py",
+    "entreprise": "pages/company.py",
+}
+
+# Streamlit's file uploader speaks English ("Drag and drop file here", "Limit 200MB per
+# file", "Browse files"): its texts are replaced by French ones with CSS only, once.
+FRENCH_CSS = """
+<style>
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span,
+[data-testid="stFileUploaderDropzoneInstructions"] > div > small { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div {
+  display: flex; flex-direction: column; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::before {
+  content: "Glissez-déposez un fichier ici"; font-size: 0.95rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {
+  content: "ou cliquez sur « Parcourir »"; font-size: 0.8rem; opacity: 0.7; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] {
+  display: none; }
+[data-testid="stFileUploaderDropzone"] button span[data-has-shortcut]::after {
+  content: "Parcourir"; }
+</style>
+"""
+
+
+def _deep_link_target(role: Role) -> str | None:
+    for param, path in DEEP_LINKS.items():
+        if st.query_params.get(param):
+            spec = next(s for s in PAGES if s.path == path)
+            if role in spec.roles:
+                return path
+    return None
+
+
 def _navigation(role: Role):
     sections: dict[str, list] = {}
+    target = _deep_link_target(role)
     for spec in PAGES:
         if role not in spec.roles:
             continue
-        page = st.Page(spec.path, title=spec.title, default=role in spec.default_for)
+        default = spec.path == target if target else role in spec.default_for
+        page = st.Page(spec.path, title=spec.title, default=default)
         sections.setdefault(spec.section, []).append(page)
     # The role's own section (the one holding its home page) comes first in the menu.
     home = next((s.section for s in PAGES if role in s.default_for), None)
@@ -95,14 +134,20 @@ def _navigation(role: Role):
     return sections
 
 
-actor = current_actor()
+st.html(FRENCH_CSS)
+try:
+    actor = current_actor()
+except PasserelleError as exc:  # e.g. the database does not answer
+    show_error(exc)
+    st.stop()
+follow_session_redirect()  # after login/logout: the browser gets or drops its session cookie
 if actor is None:
     nav = st.navigation([st.Page(login_page.render, title="Connexion", url_path="connexion")])
 else:
     with st.sidebar:
         st.markdown(f"**{actor.username}** — {ROLE_FR[actor.role]}")
         if st.button("Se déconnecter", key="logout"):
-            logout()
+            logout()  # the server-side session is revoked; the cookie is dropped after rerun
             if login_page.sso_configured() and st.user.get("is_logged_in", False):
                 st.logout()  # also end the single sign-on session (it reruns the app)
             st.rerun()

@@ -260,6 +260,28 @@ class User(Timestamped, Base):
     sites: Mapped[list[Site]] = relationship(secondary=user_sites, lazy="selectin")
 
 
+class UserSession(Base):
+    """A browser session (see crm/services/sessions.py): only the SHA-256 of its token is kept.
+
+    The random token lives in the browser's signed HttpOnly cookie; the row says who it
+    is, until when it is valid (idle timeout, moved forward at each request) and whether
+    it was revoked (logout, account disabled, role/sites/password changed).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A single-use login ticket (SHA-256), exchanged once by the browser for the cookie.
+    ticket_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ticket_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 # --------------------------------------------------------------------------- CRM
 
 

@@ -106,6 +106,7 @@ class Suggestion:
     latitude: float
     longitude: float
     explanation: str = ""
+    commute_source: str = "estimate"  # "estimate" or the timetable's network name
     breakdown: dict[str, float] = field(default_factory=dict)
 
     def as_row(self, learner_ref: str | None = None) -> dict:

@@ -67,9 +67,13 @@ def learner_skill_columns(index: OfferIndex, skills, cutoff: float) -> np.ndarra
 
 
 def candidates(
-    index: OfferIndex, learner: LearnerProfile, today: dt.date
+    index: OfferIndex, learner: LearnerProfile, today: dt.date, timetable=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Positions of the offers passing every hard filter, with distance, minutes, mode."""
+    """Positions of the offers passing every hard filter, with distance, minutes, mode.
+
+    ``timetable`` (matching.gtfs.Timetable): scheduled transit times replace the transit
+    estimate where the timetable has a journey.
+    """
     empty = np.zeros(0, dtype=np.int64)
     nothing = (empty, np.zeros(0), np.zeros(0), empty)
     if len(index) == 0 or learner.latitude is None or learner.longitude is None:
@@ -89,7 +93,17 @@ def candidates(
         + np.cos(lat1) * index.cos_lat[sl] * np.sin((index.lon_rad[sl] - lon1) / 2) ** 2
     )
     dist = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    minutes, mode_idx = commute_minutes(dist, modes)
+    overrides = None
+    if timetable is not None and "transit" in modes:
+        overrides = {
+            "transit": timetable.minutes(
+                (learner.latitude, learner.longitude),
+                index.lat_deg[sl],
+                np.degrees(index.lon_rad[sl]),
+                max_minutes=learner.max_commute_min,
+            )
+        }
+    minutes, mode_idx = commute_minutes(dist, modes, overrides)
     mask = minutes <= learner.max_commute_min
     # Period: the offer must overlap the learner's window, from today on.
     l_from = max(
@@ -166,7 +180,11 @@ def _explain(s: Suggestion, project_rank: int, fairness_low: bool) -> str:
         parts.append(f"Proche du projet décrit ({round(100 * s.project_score)} %)")
     else:
         parts.append("Autre métier")
-    parts.append(f"{round(s.commute_min)} min {MODE_LABELS_FR.get(s.mode, s.mode)}")
+    mode_fr = MODE_LABELS_FR.get(s.mode, s.mode)
+    if s.commute_source != "estimate":
+        parts.append(f"{round(s.commute_min)} min {mode_fr} (horaires {s.commute_source})")
+    else:
+        parts.append(f"≈ {round(s.commute_min)} min {mode_fr} (estimation)")
     if s.skills_wanted:
         parts.append(f"{s.skills_matched}/{s.skills_wanted} compétences")
     else:
@@ -185,14 +203,16 @@ def suggest(
     weights: Weights | None = None,
     today: dt.date | None = None,
     per_company: int | None = None,
+    timetable=None,
 ) -> list[Suggestion]:
     """The ``top`` best offers for ``learner``, best first, each with its reasons.
 
-    ``per_company`` caps how many offers of one company are listed (None: no cap).
+    ``per_company`` caps how many offers of one company are listed (None: no cap);
+    ``timetable`` (matching.gtfs.Timetable) gives scheduled transit times.
     """
     weights = weights or Weights()
     today = today or dt.date.today()
-    pos, dist, minutes, mode_idx = candidates(index, learner, today)
+    pos, dist, minutes, mode_idx = candidates(index, learner, today, timetable)
     if len(pos) == 0 or top <= 0:
         return []
     modes = [m for m in learner.modes if m in MODES]
@@ -274,6 +294,10 @@ def suggest(
                 "fairness": float(fairness[i]),
             },
         )
+        if timetable is not None and s.mode == "transit":
+            est = float(commute_minutes([dist[i]], ["transit"])[0][0])
+            if abs(est - s.commute_min) > 1e-9:
+                s.commute_source = timetable.name
         s.explanation = _explain(s, k + 1, fairness_low=fairness[i] < 0.5)
         out.append(s)
     return out

@@ -1,4 +1,8 @@
-"""Write forms of the company file (fiche entreprise): edit, contacts, offers, contact log."""
+"""Write forms of the company file (fiche entreprise): edit, contacts, offers, contact log.
+
+Every form keeps what was typed when the service refuses it, with the French message under
+the field (pages/_forms.py); widgets are bounded like the columns and the service rules.
+"""
 
 from __future__ import annotations
 
@@ -7,179 +11,211 @@ import datetime as dt
 import streamlit as st
 
 from crm.auth import Actor, Perm
-from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
-from crm.services.companies import FIELD_LABELS_FR, update_company
+from crm.errors import PasserelleError
+from crm.models import Company, CompanyStatusChange, Contact, Interaction, Offer
+from crm.services.companies import update_company
 from crm.services.contacts import create_contact, update_contact
 from crm.services.interactions import log_interaction
-from crm.services.offers import close_offer, create_offer, pause_offer, reopen_offer
+from crm.services.offers import (
+    SEATS_MAX,
+    SEATS_MIN,
+    close_offer,
+    create_offer,
+    pause_offer,
+    reopen_offer,
+)
+from pages._forms import Form, max_len
 from pages._ui import INTERACTION_KIND_FR, PARTNER_STATUS_FR, db_session, show_error
 
+# (field, label, column, extra max_chars for separators typed by users: "362 521 879 00034")
 EDIT_FIELDS = [
-    ("name", "Raison sociale"),
-    ("siret", "SIRET"),
-    ("naf", "Code NAF"),
-    ("sector", "Secteur"),
-    ("address", "Adresse"),
-    ("postcode", "Code postal"),
-    ("city", "Ville"),
-    ("phone", "Téléphone"),
-    ("email", "Courriel"),
-    ("website", "Site web"),
+    ("name", "Raison sociale", Company.name, 0),
+    ("siret", "SIRET", Company.siret, 3),
+    ("naf", "Code NAF", Company.naf, 0),
+    ("sector", "Secteur", Company.sector, 0),
+    ("address", "Adresse", Company.address, 0),
+    ("postcode", "Code postal", Company.postcode, 0),
+    ("city", "Ville", Company.city, 0),
+    ("phone", "Téléphone", Company.phone, 0),
+    ("email", "Courriel", Company.email, 0),
+    ("website", "Site web", Company.website, 0),
 ]
 
 
-def _save(action, flash: str) -> None:
-    """One save in its own unit of work: on success flash and rerun, else the French error."""
-    try:
-        with db_session() as session:
-            action(session)
-    except PasserelleError as exc:
-        show_error(exc)
-        return
-    st.session_state["company_flash"] = flash
-    st.rerun()
+def _flash(message: str) -> None:
+    st.session_state["company_flash"] = message
 
 
 def _edit_form(actor: Actor, c: dict) -> None:
     cid = c["id"]
     version_key = f"edit_version_{cid}"
-    errors_key = f"edit_errors_{cid}"
     # The version the user started editing from: a save by someone else meanwhile is refused.
     st.session_state.setdefault(version_key, c["version"])
-    errors: dict[str, str] = st.session_state.get(errors_key, {})
-    with st.form(f"edit_company_{cid}"):
+    f = Form(f"edit_company_{cid}")
+    with f:
         values = {}
-        for key, label in EDIT_FIELDS:
-            values[key] = st.text_input(label, value=c[key] or "", key=f"edit_{key}_{cid}")
-            msg = errors.get(FIELD_LABELS_FR[key])
-            if msg:
-                st.error(msg)
+        for key, label, column, extra in EDIT_FIELDS:
+            values[key] = f.text_input(
+                label, key, value=c[key] or "", max_chars=max_len(column) + extra
+            )
         statuses = list(PARTNER_STATUS_FR)
-        values["status"] = st.selectbox(
+        values["status"] = f.selectbox(
             "Statut",
+            "status",
             statuses,
             index=statuses.index(c["status"]),
             format_func=PARTNER_STATUS_FR.get,
-            key=f"edit_status_{cid}",
         )
-        reason = st.text_input("Motif du changement de statut", key=f"edit_reason_{cid}")
+        reason = f.text_input(
+            "Motif du changement de statut", "reason", column=CompanyStatusChange.reason
+        )
         submitted = st.form_submit_button("Enregistrer les modifications")
     if submitted:
-        try:
-            with db_session() as session:
-                update_company(
-                    session,
-                    actor,
-                    cid,
-                    st.session_state[version_key],
-                    status_reason=reason or None,
-                    **values,
-                )
+
+        def saved(_company) -> None:
             st.session_state.pop(version_key, None)
-            st.session_state.pop(errors_key, None)
-            st.session_state["company_flash"] = "Fiche enregistrée."
-            st.rerun()
-        except ValidationError as exc:
-            st.session_state[errors_key] = exc.errors
-            st.session_state["company_flash_error"] = exc.errors
-            st.rerun()
-        except ConcurrentEditError as exc:
-            st.session_state.pop(version_key, None)
-            st.error(str(exc))
-        except PasserelleError as exc:
-            show_error(exc)
+            _flash("Fiche enregistrée.")
+
+        f.submit(
+            lambda session: update_company(
+                session,
+                actor,
+                cid,
+                st.session_state[version_key],
+                status_reason=reason or None,
+                **values,
+            ),
+            on_success=saved,
+        )
+        # Reached only when refused for another reason (e.g. saved by someone else meanwhile).
+        st.session_state.pop(version_key, None)
 
 
 def _contact_forms(actor: Actor, cid: int, contacts: dict, data: dict) -> None:
-    with st.form(f"add_contact_{cid}", clear_on_submit=True):
+    st.markdown("**Ajouter un contact**")
+    f = Form(f"add_contact_{cid}")
+    with f:
         a, b = st.columns(2)
-        first = a.text_input("Prénom", key=f"ct_first_{cid}")
-        last = b.text_input("Nom *", key=f"ct_last_{cid}")
-        job = a.text_input("Fonction", key=f"ct_job_{cid}")
-        phone = b.text_input("Téléphone", key=f"ct_phone_{cid}")
-        email = a.text_input("Courriel", key=f"ct_email_{cid}")
-        tutor = b.checkbox("Tuteur", key=f"ct_tutor_{cid}")
-        if st.form_submit_button("Ajouter le contact"):
-            _save(
-                lambda session: create_contact(
-                    session,
-                    actor,
-                    cid,
-                    first_name=first,
-                    last_name=last,
-                    job_title=job,
-                    phone=phone,
-                    email=email,
-                    is_tutor=tutor,
-                ),
-                "Contact ajouté.",
-            )
+        with a:
+            first = f.text_input("Prénom", "first_name", column=Contact.first_name)
+            job = f.text_input("Fonction", "job_title", column=Contact.job_title)
+            email = f.text_input("Courriel", "email", column=Contact.email)
+        with b:
+            last = f.text_input("Nom *", "last_name", column=Contact.last_name)
+            phone = f.text_input("Téléphone", "phone", column=Contact.phone)
+            tutor = f.checkbox("Tuteur", "is_tutor")
+        submitted = st.form_submit_button("Ajouter le contact")
+    if submitted:
+        f.submit(
+            lambda session: create_contact(
+                session,
+                actor,
+                cid,
+                first_name=first,
+                last_name=last,
+                job_title=job,
+                phone=phone,
+                email=email,
+                is_tutor=tutor,
+            ),
+            on_success=lambda _: _flash("Contact ajouté."),
+        )
     if not contacts:
         return
+    st.markdown("**Modifier un contact**")
     ct_id = st.selectbox(
-        "Modifier le contact", list(contacts), format_func=contacts.get, key=f"ct_pick_{cid}"
+        "Contact à modifier", list(contacts), format_func=contacts.get, key=f"ct_pick_{cid}"
     )
     d = data[ct_id]
-    with st.form(f"edit_contact_{cid}_{ct_id}"):
+    f = Form(f"edit_contact_{cid}_{ct_id}")
+    with f:
         a, b = st.columns(2)
-        first = a.text_input("Prénom", value=d["first_name"] or "")
-        last = b.text_input("Nom", value=d["last_name"] or "")
-        job = a.text_input("Fonction", value=d["job_title"] or "")
-        phone = b.text_input("Téléphone", value=d["phone"] or "")
-        email = a.text_input("Courriel", value=d["email"] or "")
-        tutor = b.checkbox("Tuteur", value=bool(d["is_tutor"]))
-        active = b.checkbox("Toujours en poste", value=True)
-        if st.form_submit_button("Enregistrer le contact"):
-            _save(
-                lambda session: update_contact(
-                    session,
-                    actor,
-                    ct_id,
-                    first_name=first,
-                    last_name=last,
-                    job_title=job,
-                    phone=phone,
-                    email=email,
-                    is_tutor=tutor,
-                    is_active=active,
-                ),
-                "Contact enregistré.",
+        with a:
+            first = f.text_input(
+                "Prénom", "first_name", value=d["first_name"] or "", column=Contact.first_name
             )
+            job = f.text_input(
+                "Fonction", "job_title", value=d["job_title"] or "", column=Contact.job_title
+            )
+            email = f.text_input("Courriel", "email", value=d["email"] or "", column=Contact.email)
+        with b:
+            last = f.text_input(
+                "Nom *", "last_name", value=d["last_name"] or "", column=Contact.last_name
+            )
+            phone = f.text_input("Téléphone", "phone", value=d["phone"] or "", column=Contact.phone)
+            tutor = f.checkbox("Tuteur", "is_tutor", value=bool(d["is_tutor"]))
+            active = f.checkbox("Toujours en poste", "is_active", value=True, errors=("Actif",))
+        submitted = st.form_submit_button("Enregistrer le contact")
+    if submitted:
+        f.submit(
+            lambda session: update_contact(
+                session,
+                actor,
+                ct_id,
+                first_name=first,
+                last_name=last,
+                job_title=job,
+                phone=phone,
+                email=email,
+                is_tutor=tutor,
+                is_active=active,
+            ),
+            on_success=lambda _: _flash("Contact enregistré."),
+        )
 
 
 def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
-    with st.form(f"add_offer_{cid}", clear_on_submit=True):
+    st.markdown("**Ajouter une offre**")
+    f = Form(f"add_offer_{cid}")
+    with f:
         a, b = st.columns(2)
-        rome = a.text_input("Code ROME *", key=f"of_rome_{cid}", placeholder="D1106")
-        title = b.text_input("Intitulé *", key=f"of_title_{cid}")
-        skills = st.text_input("Compétences recherchées (séparées par ;)", key=f"of_skills_{cid}")
-        seats = a.number_input("Places", min_value=0, max_value=500, value=1, key=f"of_seats_{cid}")
-        minors = b.checkbox("Ouvert aux mineurs", value=True, key=f"of_minors_{cid}")
-        start = a.date_input("Début", value=None, format="DD/MM/YYYY", key=f"of_start_{cid}")
-        end = b.date_input("Fin", value=None, format="DD/MM/YYYY", key=f"of_end_{cid}")
-        if st.form_submit_button("Ajouter l'offre"):
-            _save(
-                lambda session: create_offer(
-                    session,
-                    actor,
-                    cid,
-                    rome_code=rome,
-                    title=title,
-                    skills=skills,
-                    seats=int(seats),
-                    open_to_minors=minors,
-                    start_date=start,
-                    end_date=end,
-                ),
-                "Offre ajoutée.",
+        with a:
+            rome = f.text_input(
+                "Code ROME *", "rome_code", column=Offer.rome_code, placeholder="D1106"
             )
+        with b:
+            title = f.text_input("Intitulé *", "title", column=Offer.title)
+        skills = f.text_input(
+            "Compétences recherchées (séparées par ;)", "skills", errors=("Compétences",)
+        )
+        a, b = st.columns(2)
+        with a:
+            # The bounds are in the label and enforced by the service, whose French message
+            # shows under the field: Streamlit's own min/max would only show an English
+            # tooltip and silently ignore the click.
+            seats = f.number_input(
+                f"Places * ({SEATS_MIN} à {SEATS_MAX})", "seats", value=SEATS_MIN, step=1
+            )
+            start = f.date_input("Début", "start_date", value=None)
+        with b:
+            minors = f.checkbox("Ouvert aux mineurs", "open_to_minors", value=True)
+            end = f.date_input("Fin", "end_date", value=None)
+        submitted = st.form_submit_button("Ajouter l'offre")
+    if submitted:
+        f.submit(
+            lambda session: create_offer(
+                session,
+                actor,
+                cid,
+                rome_code=rome,
+                title=title,
+                skills=skills,
+                seats=int(seats),
+                open_to_minors=minors,
+                start_date=start,
+                end_date=end,
+            ),
+            on_success=lambda _: _flash("Offre ajoutée."),
+        )
     if not offers:
         return
+    st.markdown("**Mettre en pause, rouvrir ou fermer une offre**")
     a, b = st.columns(2)
     offer_id = a.selectbox("Offre", list(offers), format_func=offers.get, key=f"of_pick_{cid}")
     until = b.date_input(
         "En pause jusqu'au",
         value=dt.date.today() + dt.timedelta(days=30),
+        min_value=dt.date.today(),
         format="DD/MM/YYYY",
         key=f"of_until_{cid}",
     )
@@ -192,66 +228,82 @@ def _offer_forms(actor: Actor, cid: int, offers: dict) -> None:
     if z.button("Fermer l'offre", key=f"of_close_{cid}"):
         action = lambda s: close_offer(s, actor, offer_id)  # noqa: E731
     if action is not None:
-        _save(action, "Offre mise à jour.")
+        try:
+            with db_session() as session:
+                action(session)
+        except PasserelleError as exc:
+            show_error(exc)
+        else:
+            _flash("Offre mise à jour.")
+            st.rerun()
 
 
 def interaction_form(actor: Actor, cid: int, contacts: dict, key: str) -> None:
     """The few-clicks contact log form (also used by the Journal page)."""
-    with st.form(f"log_{key}", clear_on_submit=True):
+    f = Form(f"log_{key}")
+    with f:
         a, b = st.columns(2)
-        kind = a.selectbox(
-            "Type",
-            list(INTERACTION_KIND_FR),
-            format_func=INTERACTION_KIND_FR.get,
-            key=f"log_kind_{key}",
-        )
-        contact = b.selectbox(
-            "Contact",
-            [None, *contacts],
-            format_func=lambda i: "—" if i is None else contacts[i],
-            key=f"log_contact_{key}",
-        )
-        summary = st.text_area("Résumé *", key=f"log_summary_{key}", height=80)
-        outcome = st.text_input("Résultat", key=f"log_outcome_{key}")
-        a, b = st.columns(2)
-        next_action = a.text_input("Prochaine action", key=f"log_next_{key}")
-        due = b.date_input("Échéance", value=None, format="DD/MM/YYYY", key=f"log_due_{key}")
-        if st.form_submit_button("Enregistrer le contact"):
-            _save(
-                lambda session: log_interaction(
-                    session,
-                    actor,
-                    cid,
-                    kind=kind,
-                    summary=summary,
-                    contact_id=contact,
-                    outcome=outcome,
-                    next_action=next_action,
-                    next_action_due=due,
-                ),
-                "Contact enregistré dans le journal.",
+        with a:
+            kind = f.selectbox(
+                "Type", "kind", list(INTERACTION_KIND_FR), format_func=INTERACTION_KIND_FR.get
             )
+        with b:
+            contact = f.selectbox(
+                "Contact",
+                "contact_id",
+                [None, *contacts],
+                format_func=lambda i: "—" if i is None else contacts[i],
+            )
+        summary = f.text_area("Résumé *", "summary", column=Interaction.summary, height=80)
+        outcome = f.text_input("Résultat", "outcome", column=Interaction.outcome)
+        a, b = st.columns(2)
+        with a:
+            next_action = f.text_input(
+                "Prochaine action", "next_action", column=Interaction.next_action
+            )
+        with b:
+            due = f.date_input("Échéance", "next_action_due", value=None, min_value=dt.date.today())
+        submitted = st.form_submit_button("Enregistrer le contact")
+    if submitted:
+        f.submit(
+            lambda session: log_interaction(
+                session,
+                actor,
+                cid,
+                kind=kind,
+                summary=summary,
+                contact_id=contact,
+                outcome=outcome,
+                next_action=next_action,
+                next_action_due=due,
+            ),
+            on_success=lambda _: _flash("Contact enregistré dans le journal."),
+        )
 
 
 def render_forms(actor: Actor, c: dict, contacts: dict, contacts_data: dict, offers: dict) -> None:
     flash = st.session_state.pop("company_flash", None)
     if flash:
         st.success(flash)
-    flash_errors = st.session_state.pop("company_flash_error", None)
-    if flash_errors:
-        show_error(ValidationError(flash_errors))
     cid = c["id"]
     can_write = actor.has(Perm.COMPANY_WRITE) and actor.in_scope(c["site_id"])
     if actor.has(Perm.INTERACTION_WRITE) and actor.in_scope(c["site_id"]):
-        with st.expander("Noter un contact", expanded=False):
+        with st.expander("Noter un contact", expanded=bool(Form(f"log_company_{cid}").errors)):
             interaction_form(actor, cid, contacts, f"company_{cid}")
     if not can_write:
         return
-    with st.expander(
-        "Modifier la fiche", expanded=bool(st.session_state.get(f"edit_errors_{cid}"))
-    ):
+    with st.expander("Modifier la fiche", expanded=bool(Form(f"edit_company_{cid}").errors)):
         _edit_form(actor, c)
-    with st.expander("Contacts : ajouter / modifier"):
+    refused_contact = any(
+        Form(k.split("::", 1)[1]).errors
+        for k in st.session_state
+        if str(k).startswith(f"_form_errors::add_contact_{cid}")
+        or str(k).startswith(f"_form_errors::edit_contact_{cid}_")
+    )
+    with st.expander("Contacts : ajouter / modifier", expanded=refused_contact):
         _contact_forms(actor, cid, contacts, contacts_data)
-    with st.expander("Offres d'accueil : ajouter / mettre en pause"):
+    with st.expander(
+        "Offres d'accueil : ajouter / mettre en pause",
+        expanded=bool(Form(f"add_offer_{cid}").errors),
+    ):
         _offer_forms(actor, cid, offers)

@@ -1,17 +1,30 @@
-"""Maps drawn with pydeck through ``st.pydeck_chart``, without any basemap host.
+"""Maps drawn with pydeck through ``st.pydeck_chart``: a street basemap when tiles can be
+fetched, and always an outline background (communes, départements, names) from data/geo/.
 
-``map_provider=None`` leaves pydeck's ``__MAP_STYLE__`` placeholder, which
-Streamlit's deck.gl component drops: no tiles, no style, no request to an
-external host, so the maps render offline. For orientation a faint layer of
-commune centres (from data/communes.csv) is drawn under the points.
+Basemap (docs/GEOGRAPHY.md, "Maps"):
+- ``PASSERELLE_MAP_TILES``: a raster tile URL template (``{z}/{x}/{y}``); unset = the public
+  OpenStreetMap server; ``none`` / ``offline`` = no tiles at all.
+- The server probes one tile (cached 10 min, 1.5 s timeout). Reachable: the tiles are the
+  map's base style (an inline MapLibre/Mapbox raster style, no token, no other host) and the
+  commune borders and names are drawn over them, faint. Unreachable or ``none``: the offline
+  background: sea, land (départements), commune borders and names. As the outlines and names
+  are drawn in both cases, a tile fetch failing in the user's browser still leaves a readable
+  map (borders, coast, town names) rather than a blank box.
 
-``*_deck`` functions build the Deck (pure, testable); ``*_map`` render it.
+``*_deck`` functions build the Deck (pure, testable); ``*_map`` render it and open the record
+clicked (``on_select``: the company file).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+import os
+import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import pydeck as pdk
 import streamlit as st
@@ -19,11 +32,19 @@ import streamlit as st
 from crm.reference import communes
 from pages._ui import GEO_PRECISION_FR, PARTNER_STATUS_FR
 
+GEO_DIR = Path(__file__).resolve().parents[1] / "data" / "geo"
+TILES_ENV = "PASSERELLE_MAP_TILES"
+ATTRIBUTION_ENV = "PASSERELLE_MAP_ATTRIBUTION"
+DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© les contributeurs d'OpenStreetMap"
+OUTLINES_ATTRIBUTION = "Contours : IGN – Admin Express, INSEE – COG (Licence Ouverte Etalab 2.0)"
+OFFLINE_VALUES = {"", "none", "offline", "off", "0", "false", "aucun"}
+
 STATUS_COLORS = {
-    "prospect": [100, 116, 139, 220],  # slate: distinct from the grey commune dots
-    "contacted": [245, 158, 11, 220],
-    "partner": [22, 163, 74, 230],
-    "inactive": [220, 38, 38, 200],
+    "prospect": [100, 116, 139, 230],
+    "contacted": [245, 158, 11, 230],
+    "partner": [22, 163, 74, 235],
+    "inactive": [220, 38, 38, 210],
 }
 # Streamlit colour names used in the legends (``:green[●]``), matching the RGB above.
 STATUS_LEGEND_COLORS = {
@@ -32,24 +53,227 @@ STATUS_LEGEND_COLORS = {
     "partner": "green",
     "inactive": "red",
 }
+# Sector palette (cycled), with Streamlit legend names of the same hue.
+SECTOR_PALETTE = [
+    ([37, 99, 235, 230], "blue"),
+    ([22, 163, 74, 230], "green"),
+    ([234, 88, 12, 230], "orange"),
+    ([147, 51, 234, 230], "violet"),
+    ([220, 38, 38, 230], "red"),
+    ([100, 116, 139, 230], "gray"),
+]
+FADED = [120, 120, 120, 110]
 HOME_COLOR = [37, 99, 235, 255]
-OFFER_COLOR = [22, 163, 74, 230]
-RADIUS_FILL = [37, 99, 235, 30]
-RADIUS_LINE = [37, 99, 235, 160]
-CONTEXT_MIN_POPULATION = 5000
+OFFER_COLOR = [22, 163, 74, 235]
+RADIUS_FILL = [37, 99, 235, 18]
+RADIUS_LINE = [37, 99, 235, 170]
+SEA = [170, 211, 223, 255]
+LAND = [242, 239, 233, 255]
 # Literal strings: pydeck would read a bare "pixels" as an accessor expression.
 PIXELS = pdk.types.String("pixels")
 METERS = pdk.types.String("meters")
 TOOLTIP_STYLE = {"backgroundColor": "#1f2937", "color": "white", "fontSize": "13px"}
 
 
+# --------------------------------------------------------------------------- basemap
+@dataclass(frozen=True)
+class Basemap:
+    tiles: str | None  # tile URL template, None = offline outlines only
+    attribution: str
+
+    @property
+    def offline(self) -> bool:
+        return self.tiles is None
+
+
+def configured_tiles() -> str | None:
+    """The tile URL from ``PASSERELLE_MAP_TILES`` (default OSM), None when set to none/offline."""
+    value = os.environ.get(TILES_ENV)
+    if value is None:
+        return DEFAULT_TILES
+    return None if value.strip().lower() in OFFLINE_VALUES else value.strip()
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def tiles_reachable(url: str, timeout_s: float = 1.5) -> bool:
+    """One tile over the Var (z 8) answers an image: the tile server can be used."""
+    probe = url.replace("{s}", "a").replace("{z}", "8").replace("{x}", "132").replace("{y}", "94")
+    req = urllib.request.Request(probe, headers={"User-Agent": "Passerelle-CRM/1.0"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - configured URL
+            return resp.status == 200 and resp.headers.get_content_type().startswith("image/")
+    except (OSError, ValueError):
+        return False
+
+
+def basemap() -> Basemap:
+    """Tiles if configured and reachable from the server, else the offline outlines."""
+    url = configured_tiles()
+    if url is None or not url.startswith(("http://", "https://")) or not tiles_reachable(url):
+        return Basemap(None, OUTLINES_ATTRIBUTION)
+    attribution = os.environ.get(ATTRIBUTION_ENV) or (
+        OSM_ATTRIBUTION if "openstreetmap" in url else "Fond de carte : " + url.split("/")[2]
+    )
+    return Basemap(url, f"{attribution} · {OUTLINES_ATTRIBUTION}")
+
+
+def _raster_style(url: str, attribution: str) -> dict:
+    """An inline raster style (MapLibre/Mapbox GL style spec v8): no token, one tile host."""
+    hosts = [url.replace("{s}", s) for s in "abc"] if "{s}" in url else [url]
+    return {
+        "version": 8,
+        "sources": {
+            "tiles": {
+                "type": "raster",
+                "tiles": hosts,
+                "tileSize": 256,
+                "attribution": attribution,
+                "maxzoom": 19,
+            }
+        },
+        "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
+    }
+
+
+# --------------------------------------------------------------------------- outlines
+@functools.cache
+def _geojson(name: str) -> dict:
+    return json.loads((GEO_DIR / name).read_text(encoding="utf-8"))
+
+
+def _bbox_of(geometry: dict) -> tuple[float, float, float, float]:
+    coords = geometry["coordinates"]
+    rings = coords if geometry["type"] == "Polygon" else [r for poly in coords for r in poly]
+    xs = [p[0] for r in rings for p in r]
+    ys = [p[1] for r in rings for p in r]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@functools.cache
+def _indexed(name: str) -> list[tuple[tuple[float, float, float, float], dict]]:
+    return [(_bbox_of(f["geometry"]), f) for f in _geojson(name)["features"]]
+
+
+def _features_in(name: str, box: tuple[float, float, float, float]) -> dict:
+    lon0, lat0, lon1, lat1 = box
+    feats = [
+        f
+        for (x0, y0, x1, y1), f in _indexed(name)
+        if x1 >= lon0 and x0 <= lon1 and y1 >= lat0 and y0 <= lat1
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _label_min_population(zoom: float) -> int:
+    if zoom >= 11:
+        return 0
+    if zoom >= 10:
+        return 2500
+    if zoom >= 9:
+        return 8000
+    return 25000
+
+
+def background_layers(view: pdk.ViewState, base: Basemap, *, height: int = 420) -> list:
+    """Outline background: sea and land offline; commune borders and names always."""
+    zoom = float(view.zoom)
+    # Visible box (with margin) from the view: 512 px per 360° at zoom 0.
+    half_w = 1400 / (512 / 360 * 2**zoom) * 0.75
+    half_h = height / (512 / 360 * 2**zoom) * 0.75 * math.cos(math.radians(view.latitude))
+    box = (
+        view.longitude - half_w,
+        view.latitude - half_h,
+        view.longitude + half_w,
+        view.latitude + half_h,
+    )
+    layers = []
+    online = not base.offline
+    if not online:
+        pad = 20.0
+        layers.append(
+            pdk.Layer(
+                "PolygonLayer",
+                data=[
+                    {
+                        "polygon": [
+                            [box[0] - pad, box[1] - pad],
+                            [box[2] + pad, box[1] - pad],
+                            [box[2] + pad, box[3] + pad],
+                            [box[0] - pad, box[3] + pad],
+                        ]
+                    }
+                ],
+                id="sea",
+                get_polygon="polygon",
+                get_fill_color=SEA,
+                stroked=False,
+                pickable=False,
+            )
+        )
+    layers.append(
+        pdk.Layer(
+            "GeoJsonLayer",
+            data=_features_in("departements.geojson", box),
+            id="departements",
+            filled=not online,
+            get_fill_color=LAND,
+            # The coarse département coast would cross the detailed commune coast.
+            stroked=False,
+            get_line_color=[90, 90, 110, 170],
+            line_width_min_pixels=1.5,
+            pickable=False,
+        )
+    )
+    layers.append(
+        pdk.Layer(
+            "GeoJsonLayer",
+            data=_features_in("communes-83.geojson", box),
+            id="communes",
+            filled=not online,
+            get_fill_color=LAND,
+            stroked=True,
+            get_line_color=[130, 130, 150, 110 if online else 200],
+            line_width_min_pixels=0.7,
+            pickable=False,
+        )
+    )
+    lo = _label_min_population(zoom)
+    labels = [
+        {"name": c.name, "position": [c.longitude, c.latitude]}
+        for c in communes()
+        if c.population >= lo
+        and box[0] <= c.longitude <= box[2]
+        and box[1] <= c.latitude <= box[3]
+        and c.department in ("83", "13", "06", "04", "84")
+    ]
+    layers.append(
+        pdk.Layer(
+            "TextLayer",
+            data=labels,
+            id="labels",
+            get_position="position",
+            get_text="name",
+            get_size=12,
+            get_color=[55, 65, 81, 235],
+            get_pixel_offset=[0, -10],
+            background=True,
+            get_background_color=[255, 255, 255, 150],
+            character_set=pdk.types.String("auto"),
+            pickable=False,
+        )
+    )
+    return layers
+
+
+# --------------------------------------------------------------------------- deck helpers
 def _view(
     lats: Sequence[float],
     lons: Sequence[float],
     *,
     height: int = 420,
-    width: int = 900,
+    width: int = 700,
     min_span_deg: float = 0.04,
+    max_zoom: float = 14.0,
 ) -> pdk.ViewState:
     """Centre and zoom (Web Mercator) so that every point fits in ``width`` x ``height`` pixels."""
     lat_min, lat_max = min(lats), max(lats)
@@ -63,37 +287,33 @@ def _view(
         math.log2(0.85 * width / (tile * w_span)), math.log2(0.85 * height / (tile * h_span))
     )
     return pdk.ViewState(
-        latitude=mid, longitude=(lon_min + lon_max) / 2, zoom=max(3.0, min(14.0, zoom)), pitch=0
+        latitude=mid, longitude=(lon_min + lon_max) / 2, zoom=max(3.0, min(max_zoom, zoom)), pitch=0
     )
 
 
-def _context_layer(lats: Sequence[float], lons: Sequence[float]) -> pdk.Layer:
-    """Commune centres around the points (a stand-in for basemap tiles)."""
-    pad = 0.6
-    lat_lo, lat_hi = min(lats) - pad, max(lats) + pad
-    lon_lo, lon_hi = min(lons) - pad, max(lons) + pad
-    data = [
-        {"name": c.name, "latitude": c.latitude, "longitude": c.longitude}
-        for c in communes()
-        if c.population >= CONTEXT_MIN_POPULATION
-        and lat_lo <= c.latitude <= lat_hi
-        and lon_lo <= c.longitude <= lon_hi
-    ]
-    return pdk.Layer(
-        "ScatterplotLayer",
-        data=data,
-        id="communes",
-        get_position=["longitude", "latitude"],
-        get_radius=400,
-        radius_min_pixels=2,
-        radius_max_pixels=4,
-        get_fill_color=[120, 120, 120, 90],
-        pickable=False,
+def _deck(
+    layers: list[pdk.Layer],
+    view: pdk.ViewState,
+    tooltip,
+    *,
+    height: int = 420,
+    base=None,
+    names_on_top: bool = True,
+) -> pdk.Deck:
+    base = base or basemap()
+    ground = background_layers(view, base, height=height)
+    deck = pdk.Deck(
+        # Town names last: readable over the markers (not pickable, clicks go through).
+        layers=[*ground[:-1], *layers, ground[-1]] if names_on_top else [*ground, *layers],
+        initial_view_state=view,
+        tooltip=tooltip,
+        map_provider=None,
     )
-
-
-def _deck(layers: list[pdk.Layer], view: pdk.ViewState, tooltip) -> pdk.Deck:
-    return pdk.Deck(layers=layers, initial_view_state=view, tooltip=tooltip, map_provider=None)
+    if base.tiles:
+        # Streamlit's deck.gl component takes the first element of a non-string map style:
+        # an inline raster style needs neither a token nor the Carto/Mapbox hosts.
+        deck.map_style = [_raster_style(base.tiles, base.attribution)]
+    return deck
 
 
 def _get(row, name, default=None):
@@ -102,12 +322,90 @@ def _get(row, name, default=None):
     return getattr(row, name, default)
 
 
-def company_deck(rows: Iterable, *, height: int = 420) -> pdk.Deck | None:
-    """Companies coloured by partner status, sized by free seats; None when none is placed.
+def _render(deck: pdk.Deck, *, height: int, key: str | None, clickable: bool):
+    if key and clickable:
+        return st.pydeck_chart(
+            deck, height=height, key=key, on_select="rerun", selection_mode="single-object"
+        )
+    st.pydeck_chart(deck, height=height, key=key)
+    return None
 
-    ``rows``: mappings or objects with ``name``, ``status``, ``seats_free``,
-    ``latitude``, ``longitude`` and optionally ``precision`` and ``city``.
+
+def _clicked(event, key: str | None, layer_ids: Sequence[str]) -> dict | None:
+    """The object clicked on one of ``layer_ids`` (and forget the click, so Back works)."""
+    try:
+        objects = event.selection.objects
+    except AttributeError:
+        return None
+    for lid in layer_ids:
+        found = objects.get(lid) or []
+        if found:
+            if key and key in st.session_state:
+                del st.session_state[key]
+            return dict(found[0])
+    return None
+
+
+def _open_company(company_id) -> None:
+    from pages._forms import open_company  # the company file's one way in
+
+    open_company(int(company_id))
+
+
+def attribution_caption(base: Basemap | None = None) -> str:
+    base = base or basemap()
+    mode = "" if base.tiles else "Fond hors ligne (contours). "
+    return f"{mode}{base.attribution}"
+
+
+# --------------------------------------------------------------------------- companies
+def status_legend() -> str:
+    """Markdown legend of the partner-status colours (no HTML)."""
+    return " · ".join(
+        f":{STATUS_LEGEND_COLORS[s]}[●] {PARTNER_STATUS_FR[s]}" for s in STATUS_COLORS
+    )
+
+
+def sector_colors(rows: Iterable) -> dict[str, tuple[list[int], str]]:
+    """Colour per sector: the five most frequent get their own, the rest "Autres" (grey)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        s = _get(r, "sector") or "Non renseigné"
+        counts[s] = counts.get(s, 0) + 1
+    top = sorted(counts, key=lambda s: (-counts[s], s))[: len(SECTOR_PALETTE) - 1]
+    out = {s: SECTOR_PALETTE[i] for i, s in enumerate(top)}
+    for s in counts:
+        out.setdefault(s, SECTOR_PALETTE[-1])
+    return out
+
+
+def sector_legend(colors: dict[str, tuple[list[int], str]]) -> str:
+    shown = [(s, c[1]) for s, c in colors.items() if c is not SECTOR_PALETTE[-1]]
+    others = any(c is SECTOR_PALETTE[-1] for c in colors.values())
+    parts = [f":{name}[●] {s}" for s, name in shown]
+    if others:
+        parts.append(":gray[●] Autres secteurs")
+    return " · ".join(parts)
+
+
+def company_deck(
+    rows: Iterable,
+    *,
+    height: int = 420,
+    color_by: str = "status",
+    size_by_seats: bool | None = None,
+    focus_id: int | None = None,
+    base: Basemap | None = None,
+) -> pdk.Deck | None:
+    """Companies coloured by partner status (or sector), sized by free seats; None when none.
+
+    ``rows``: mappings or objects with ``name``, ``status``, ``seats_free``, ``latitude``,
+    ``longitude`` and optionally ``id``, ``precision``, ``city``, ``phone``, ``sector``.
+    ``size_by_seats`` None: only when some company has free seats. ``focus_id``: that company
+    is highlighted and the view zooms on it, the others are faded (company file).
     """
+    rows = list(rows)
+    sectors = sector_colors(rows) if color_by == "sector" else {}
     data = []
     for r in rows:
         lat, lon = _get(r, "latitude"), _get(r, "longitude")
@@ -116,23 +414,48 @@ def company_deck(rows: Iterable, *, height: int = 420) -> pdk.Deck | None:
         status = _get(r, "status") or "prospect"
         free = int(_get(r, "seats_free") or 0)
         precision = _get(r, "precision") or ""
+        cid = _get(r, "id")
+        sector = _get(r, "sector") or ""
+        color = (
+            sectors[sector or "Non renseigné"][0]
+            if color_by == "sector"
+            else STATUS_COLORS.get(status, STATUS_COLORS["prospect"])
+        )
+        focused = focus_id is not None and cid == focus_id
+        if focus_id is not None and not focused:
+            color = FADED
         data.append(
             {
+                "id": cid,
                 "name": _get(r, "name") or "",
                 "city": _get(r, "city") or "",
                 "status_fr": PARTNER_STATUS_FR.get(status, status),
                 "seats_free": free,
+                "phone": _get(r, "phone") or "—",
+                "sector": sector,
                 "precision_fr": GEO_PRECISION_FR.get(precision, precision),
                 "latitude": float(lat),
                 "longitude": float(lon),
-                "color": STATUS_COLORS.get(status, STATUS_COLORS["prospect"]),
-                "radius": 4 + 2 * min(free, 6),
+                "color": color,
+                "focused": focused,
             }
         )
     if not data:
         return None
-    lats = [d["latitude"] for d in data]
-    lons = [d["longitude"] for d in data]
+    if size_by_seats is None:
+        size_by_seats = any(d["seats_free"] > 0 for d in data)
+    for d in data:
+        d["radius"] = (4 + min(d["seats_free"], 6)) if size_by_seats else 5
+        if d["focused"]:
+            d["radius"] = 10
+    data.sort(key=lambda d: d["focused"])  # the focused company drawn last (on top)
+    if focus_id is not None and any(d["focused"] for d in data):
+        f = next(d for d in data if d["focused"])
+        view = _view(
+            [f["latitude"]], [f["longitude"]], height=height, min_span_deg=0.12, max_zoom=13
+        )
+    else:
+        view = _view([d["latitude"] for d in data], [d["longitude"] for d in data], height=height)
     layer = pdk.Layer(
         "ScatterplotLayer",
         data=data,
@@ -143,67 +466,166 @@ def company_deck(rows: Iterable, *, height: int = 420) -> pdk.Deck | None:
         radius_units=PIXELS,
         stroked=True,
         get_line_color=[255, 255, 255, 255],
-        line_width_min_pixels=1,
+        line_width_min_pixels=1.5,
         pickable=True,
+        auto_highlight=True,
     )
     tooltip = {
         "html": "<b>{name}</b> ({city})<br/>{status_fr} — {seats_free} place(s) libre(s)"
-        "<br/><i>position : {precision_fr}</i>",
+        "<br/>Tél. {phone}<br/><i>{sector}</i><br/><i>position : {precision_fr}</i>",
         "style": TOOLTIP_STYLE,
     }
-    return _deck([_context_layer(lats, lons), layer], _view(lats, lons, height=height), tooltip)
+    return _deck([layer], view, tooltip, height=height, base=base)
 
 
-def status_legend() -> str:
-    """Markdown legend of the partner-status colours (no HTML)."""
-    return " · ".join(
-        f":{STATUS_LEGEND_COLORS[s]}[●] {PARTNER_STATUS_FR[s]}" for s in STATUS_COLORS
-    )
+def company_map(
+    rows: Iterable,
+    *,
+    height: int = 420,
+    key: str | None = None,
+    color_by: str = "status",
+    size_by_seats: bool | None = None,
+    focus_id: int | None = None,
+) -> int:
+    """Render the company map; returns how many companies are on it.
 
-
-def company_map(rows: Iterable, *, height: int = 420, key: str | None = None) -> int:
-    """Render the company map; returns how many companies are on it."""
+    Rows with an ``id`` open the company file when clicked (needs a ``key``).
+    """
     rows = list(rows)
-    deck = company_deck(rows, height=height)
+    base = basemap()
+    deck = company_deck(
+        rows,
+        height=height,
+        color_by=color_by,
+        size_by_seats=size_by_seats,
+        focus_id=focus_id,
+        base=base,
+    )
     if deck is None:
         st.info("Aucune entreprise géolocalisée à afficher sur la carte.")
         return 0
-    st.pydeck_chart(deck, height=height, key=key)
+    clickable = any(_get(r, "id") is not None for r in rows)
+    event = _render(deck, height=height, key=key, clickable=clickable)
+    picked = _clicked(event, key, ["companies"]) if event is not None else None
+    if picked and picked.get("id") is not None and picked.get("id") != focus_id:
+        _open_company(picked["id"])
     placed = sum(
         1 for r in rows if _get(r, "latitude") is not None and _get(r, "longitude") is not None
     )
-    st.caption(f"{placed} entreprise(s) sur la carte — {status_legend()} — taille : places libres")
+    sized = (
+        size_by_seats
+        if size_by_seats is not None
+        else any(int(_get(r, "seats_free") or 0) > 0 for r in rows)
+    )
+    legend = sector_legend(sector_colors(rows)) if color_by == "sector" else status_legend()
+    if focus_id is not None:
+        legend = "grand point coloré : cette entreprise · gris : entreprises voisines"
+    st.caption(
+        f"{placed} entreprise(s) sur la carte — {legend}"
+        + (" — taille : places libres" if sized and focus_id is None else "")
+        + (" — cliquez sur un point pour ouvrir la fiche" if clickable and key else "")
+    )
+    st.caption(attribution_caption(base))
     return placed
 
 
-def suggestions_deck(
-    home, offers: Iterable, radius_km: float | None, *, height: int = 420
-) -> pdk.Deck | None:
-    """The learner's home, the suggested offers and the reachable radius.
+NEIGHBOUR_KM = 15.0
 
-    ``home``: (latitude, longitude) or a mapping/object with them; ``offers``:
-    mappings or objects with ``latitude``, ``longitude`` and optionally
-    ``title``, ``company``, ``minutes``, ``distance_km``. None if nothing is placed.
+
+def _neighbours(company: Mapping, within_km: float = NEIGHBOUR_KM) -> list[dict]:
+    """Companies the current user may read within ``within_km`` of ``company``."""
+    from crm.errors import PasserelleError
+    from crm.geo.service import company_locations
+    from crm.services.companies import list_companies
+    from matching.commute import haversine_km
+    from pages._ui import current_actor, db_session
+
+    actor = current_actor()
+    lat, lon = _get(company, "latitude"), _get(company, "longitude")
+    if actor is None or lat is None or lon is None:
+        return []
+    try:
+        with db_session() as session:
+            rows = list_companies(session, actor)
+            placed = company_locations(session, actor, [r.id for r in rows])
+    except PasserelleError:
+        return []
+    out = []
+    for r in rows:
+        p = placed.get(r.id)
+        if p is None or r.id == _get(company, "id"):
+            continue
+        if float(haversine_km(lat, lon, p.latitude, p.longitude)) <= within_km:
+            out.append(
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "city": r.city,
+                    "status": r.status,
+                    "sector": r.sector,
+                    "seats_free": r.seats_free,
+                    "latitude": p.latitude,
+                    "longitude": p.longitude,
+                    "precision": p.precision,
+                }
+            )
+    return out
+
+
+def company_file_map(
+    company: Mapping,
+    neighbours: Iterable | None = None,
+    *,
+    height: int = 300,
+    key: str = "company_map",
+) -> int:
+    """The company file's map: zoomed on ``company`` (a row with ``id``), neighbours faded.
+
+    ``neighbours`` None: the companies the user may read within 15 km (clicking one opens it).
+    """
+    if neighbours is None:
+        neighbours = _neighbours(company)
+    rows = [company, *[n for n in neighbours if _get(n, "id") != _get(company, "id")]]
+    return company_map(rows, height=height, key=key, focus_id=_get(company, "id"))
+
+
+# --------------------------------------------------------------------------- suggestions
+def suggestions_deck(
+    home,
+    offers: Iterable,
+    radius_km: float | None,
+    *,
+    height: int = 420,
+    base: Basemap | None = None,
+) -> pdk.Deck | None:
+    """The learner's home, the suggested offers numbered as in the list, the reachable radius.
+
+    ``home``: (latitude, longitude) or a mapping/object with them; ``offers`` (in list order):
+    mappings or objects with ``latitude``, ``longitude`` and optionally ``title``, ``company``,
+    ``company_id``, ``minutes``, ``distance_km``, ``rank``. None if nothing is placed.
     """
     if home is not None and not isinstance(home, tuple | list):
         home = (_get(home, "latitude"), _get(home, "longitude"))
     if home is not None and (home[0] is None or home[1] is None):
         home = None
     data = []
-    for o in offers:
+    for n, o in enumerate(offers, start=1):
         lat, lon = _get(o, "latitude"), _get(o, "longitude")
         if lat is None or lon is None:
             continue
         minutes = _get(o, "minutes")
         dist = _get(o, "distance_km")
+        rank = _get(o, "rank") or n
         data.append(
             {
-                "name": _get(o, "title") or "",
+                "rank": str(rank),
+                "id": _get(o, "company_id"),
+                "name": f"{rank}. {_get(o, 'title') or ''}",
                 "company": _get(o, "company") or "",
                 "detail": " — ".join(
                     x
                     for x in (
-                        f"{dist:.1f} km" if dist is not None else "",
+                        f"{dist:.1f} km".replace(".", ",") if dist is not None else "",
                         f"≈ {minutes:.0f} min"
                         if minutes is not None and math.isfinite(minutes)
                         else "",
@@ -224,7 +646,6 @@ def suggestions_deck(
         lats.append(hlat)
         lons.append(hlon)
         if radius_km:
-            # Make the whole circle visible.
             dlat = radius_km / 111.2
             dlon = radius_km / (111.2 * math.cos(math.radians(hlat)))
             lats += [hlat - dlat, hlat + dlat]
@@ -232,13 +653,7 @@ def suggestions_deck(
             layers.append(
                 pdk.Layer(
                     "ScatterplotLayer",
-                    data=[
-                        {
-                            "latitude": hlat,
-                            "longitude": hlon,
-                            "name": f"Rayon accessible : {radius_km:.0f} km",
-                        }
-                    ],
+                    data=[{"latitude": hlat, "longitude": hlon}],
                     id="radius",
                     get_position=["longitude", "latitude"],
                     get_radius=float(radius_km) * 1000.0,
@@ -257,7 +672,7 @@ def suggestions_deck(
                     {
                         "latitude": hlat,
                         "longitude": hlon,
-                        "name": "Domicile",
+                        "name": "Domicile du stagiaire",
                         "company": "",
                         "detail": "",
                     }
@@ -265,7 +680,7 @@ def suggestions_deck(
                 id="home",
                 get_position=["longitude", "latitude"],
                 get_fill_color=HOME_COLOR,
-                get_radius=11,
+                get_radius=10,
                 radius_units=PIXELS,
                 stroked=True,
                 get_line_color=[255, 255, 255, 255],
@@ -280,29 +695,59 @@ def suggestions_deck(
             id="offers",
             get_position=["longitude", "latitude"],
             get_fill_color=OFFER_COLOR,
-            get_radius=8,
+            get_radius=11,
             radius_units=PIXELS,
             stroked=True,
             get_line_color=[255, 255, 255, 255],
-            line_width_min_pixels=1,
+            line_width_min_pixels=1.5,
             pickable=True,
+            auto_highlight=True,
+        )
+    )
+    layers.append(
+        pdk.Layer(
+            "TextLayer",
+            data=data,
+            id="offer_numbers",
+            get_position=["longitude", "latitude"],
+            get_text="rank",
+            get_size=13,
+            get_color=[255, 255, 255, 255],
+            font_weight=700,
+            pickable=False,
         )
     )
     tooltip = {"html": "<b>{name}</b><br/>{company}<br/>{detail}", "style": TOOLTIP_STYLE}
-    return _deck([_context_layer(lats, lons), *layers], _view(lats, lons, height=height), tooltip)
+    # The offers' numbers matter more than town names here: names under the markers.
+    return _deck(
+        layers,
+        _view(lats, lons, height=height),
+        tooltip,
+        height=height,
+        base=base,
+        names_on_top=False,
+    )
 
 
 def suggestions_map(
     home, offers: Iterable, radius_km: float | None, *, height: int = 420, key: str | None = None
 ) -> bool:
     """Render the suggestions map; False (with a message) when nothing can be placed."""
-    deck = suggestions_deck(home, offers, radius_km, height=height)
+    offers = list(offers)
+    base = basemap()
+    deck = suggestions_deck(home, offers, radius_km, height=height, base=base)
     if deck is None:
         st.info("Ni le domicile ni les offres ne sont géolocalisés : pas de carte.")
         return False
-    st.pydeck_chart(deck, height=height, key=key)
+    clickable = any(_get(o, "company_id") is not None for o in offers)
+    event = _render(deck, height=height, key=key, clickable=clickable)
+    picked = _clicked(event, key, ["offers"]) if event is not None else None
+    if picked and picked.get("id") is not None:
+        _open_company(picked["id"])
     st.caption(
-        ":blue[●] domicile · :green[●] offres suggérées"
+        ":blue[●] domicile · :green[●] offres suggérées, numérotées comme dans la liste"
         + (f" · cercle : rayon accessible ({radius_km:.0f} km)" if radius_km else "")
+        + (" · cliquez sur une offre pour ouvrir la fiche de l'entreprise" if clickable else "")
     )
+    st.caption(attribution_caption(base))
     return True

@@ -1,13 +1,15 @@
 """Shared UI plumbing for the Streamlit pages: database access, login state, errors.
 
 Pages stay thin: they read widgets, call crm services inside ``db_session()``
-and render the result. French labels for stored enum values live here.
+and render the result. French labels live in crm/labels.py (re-exported here).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
+import json
+import time
+import urllib.parse
 from collections.abc import Iterator
 
 import streamlit as st
@@ -18,50 +20,19 @@ from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
+from crm.labels import (  # noqa: F401  (re-exported: pages import the labels from here)
+    GEO_PRECISION_FR,
+    INTERACTION_KIND_FR,
+    OFFER_STATUS_FR,
+    OUTCOME_FR,
+    PARTNER_STATUS_FR,
+    PLACEMENT_STATUS_FR,
+    ROLE_FR,
+    field_label,
+)
+from pages._format import fmt_date  # noqa: F401  (re-exported)
 
 ACTOR_KEY = "actor"
-LAST_SEEN_KEY = "last_seen"
-
-PARTNER_STATUS_FR = {
-    "prospect": "Prospect",
-    "contacted": "Contacté",
-    "partner": "Partenaire",
-    "inactive": "Inactif",
-}
-INTERACTION_KIND_FR = {
-    "call": "Appel",
-    "visit": "Visite",
-    "email": "Courriel",
-    "meeting": "Réunion",
-    "event": "Événement",
-}
-PLACEMENT_STATUS_FR = {
-    "proposed": "Proposée",
-    "confirmed": "Confirmée",
-    "in_progress": "En cours",
-    "done": "Terminée",
-    "cancelled": "Annulée",
-}
-OFFER_STATUS_FR = {"open": "Ouverte", "paused": "En pause", "closed": "Fermée"}
-OUTCOME_FR = {
-    "employment": "Emploi",
-    "apprenticeship": "Alternance",
-    "training": "Formation qualifiante",
-    "none": "Sans solution",
-}
-ROLE_FR = {
-    "officer": "Chargé(e) de relations entreprises",
-    "trainer": "Formateur(rice) référent(e)",
-    "manager": "Direction",
-    "admin": "Administration",
-}
-GEO_PRECISION_FR = {
-    "housenumber": "adresse exacte",
-    "street": "rue",
-    "commune": "commune (approximatif)",
-    "manual": "placé à la main",
-    "none": "non géocodé",
-}
 
 
 @st.cache_resource(show_spinner=False)
@@ -91,28 +62,116 @@ def db_session() -> Iterator[Session]:
         ) from exc
 
 
+TOKEN_KEY = "session_token"
+RESOLVED_KEY = "_session_resolved_at"
+REDIRECT_KEY = "_session_redirect"
+RESOLVE_EVERY_S = 1.0  # one database read per request, not per call within a request
+
+
+def _cookie_token() -> str | None:
+    from crm.services.sessions import COOKIE_NAME, unsign_token
+
+    try:
+        return unsign_token(st.context.cookies.get(COOKIE_NAME))
+    except Exception:  # no browser request (tests, bare mode)
+        return None
+
+
+def _current_query() -> str:
+    """Where the user was going (page path and record link), to come back after the login."""
+    params = {k: st.query_params.get(k) for k in st.query_params if k != "session"}
+    path = "/"
+    with contextlib.suppress(Exception):  # no browser request (tests, bare mode)
+        path = urllib.parse.urlsplit(st.context.url or "").path or "/"
+    if path.rstrip("/").endswith("/connexion"):
+        path = path[: -len("connexion")].rstrip("/") + "/"
+    return path + ("?" + urllib.parse.urlencode(params) if params else "")
+
+
 def login(actor: Actor) -> None:
+    """Open a server-side session for ``actor`` (called by the login page after authentication).
+
+    With the cookie endpoints mounted (passerelle_app.py), the browser is then sent through
+    ``/_passerelle/session`` to receive its HttpOnly cookie and comes back on the same
+    query string (deep links survive the login).
+    """
+    from crm.services import sessions
+    from pages import _session_http
+
+    with db_session() as session:
+        token, ticket = sessions.open_session(session, actor.user_id)
+    st.session_state[TOKEN_KEY] = token
     st.session_state[ACTOR_KEY] = actor
-    st.session_state[LAST_SEEN_KEY] = dt.datetime.now()
+    st.session_state[RESOLVED_KEY] = time.monotonic()
+    if _session_http.MOUNTED:
+        st.session_state[REDIRECT_KEY] = _session_http.login_redirect_url(ticket, _current_query())
 
 
-def logout() -> None:
+def logout(reason: str | None = None) -> None:
+    """End the session (server row revoked) and forget everything this tab kept."""
+    from crm.services import sessions
+    from pages import _session_http
+
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if token:
+        with contextlib.suppress(PasserelleError), db_session() as session:
+            sessions.revoke(session, token)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    if reason:
+        st.session_state["logout_reason"] = reason
+    if _session_http.MOUNTED and token:
+        st.session_state[REDIRECT_KEY] = _session_http.logout_url(ended=reason is not None)
+
+
+def follow_session_redirect() -> None:
+    """Send the browser to a pending session endpoint (cookie set/cleared); see login/logout."""
+    url = st.session_state.pop(REDIRECT_KEY, None)
+    if url:
+        st.html(
+            f"<script>window.location.replace({json.dumps(url)});</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def current_actor() -> Actor | None:
-    """The logged-in actor, or None (also after the idle timeout)."""
-    actor = st.session_state.get(ACTOR_KEY)
+    """The logged-in actor rebuilt from the database at each request, or None.
+
+    The session token comes from this tab's state or from the signed HttpOnly cookie
+    (a reload, a second tab). A revoked or expired session, a disabled account: None,
+    and the tab forgets its state. Role and sites always come from the database, so a
+    demoted user loses their rights at their next click.
+    """
+    from crm.services import sessions
+
+    tab_token = st.session_state.get(TOKEN_KEY)
+    last = st.session_state.get(RESOLVED_KEY)
+    if (
+        tab_token
+        and last is not None
+        and time.monotonic() - last < RESOLVE_EVERY_S
+        and st.session_state.get(ACTOR_KEY) is not None
+    ):
+        return st.session_state[ACTOR_KEY]
+    candidates = [t for t in dict.fromkeys([tab_token, _cookie_token()]) if t]
+    if not candidates:
+        return None
+    actor = token = None
+    with db_session() as session:
+        for token in candidates:
+            actor = sessions.resolve(session, token)
+            if actor is not None:
+                break
     if actor is None:
+        if st.session_state.get(ACTOR_KEY) is not None or tab_token:
+            logout(
+                "Session expirée ou fermée (inactivité, déconnexion ou compte modifié) : "
+                "reconnectez-vous."
+            )
         return None
-    now = dt.datetime.now()
-    last = st.session_state.get(LAST_SEEN_KEY, now)
-    if now - last > dt.timedelta(minutes=get_settings().session_timeout_min):
-        logout()
-        st.session_state["logout_reason"] = "Session expirée après inactivité : reconnectez-vous."
-        return None
-    st.session_state[LAST_SEEN_KEY] = now
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[RESOLVED_KEY] = time.monotonic()
     return actor
 
 
@@ -120,6 +179,14 @@ def require_actor(perm: Perm | None = None) -> Actor:
     """The logged-in actor; stops the page with a message if not allowed."""
     actor = current_actor()
     if actor is None:
+        # A page address opened while logged out (Streamlit may then run the page file on
+        # its own): back to the app's root with the same record link, where the login is.
+        params = {k: st.query_params.get(k) for k in st.query_params if k != "session"}
+        target = "/" + ("?" + urllib.parse.urlencode(params) if params else "")
+        st.html(
+            f"<script>window.location.replace({json.dumps(target)});</script>",
+            unsafe_allow_javascript=True,
+        )
         st.warning("Connectez-vous pour accéder à cette page.")
         st.stop()
     if perm is not None and not actor.has(perm):
@@ -132,7 +199,7 @@ def show_error(exc: PasserelleError) -> None:
     if isinstance(exc, ValidationError):
         st.error("Rien n'a été enregistré. Corrigez les champs suivants :")
         for field, message in exc.errors.items():
-            st.markdown(f"- **{field}** : {message}")
+            st.markdown(f"- **{field_label(field)}** : {message}")
     else:
         st.error(str(exc))
 
@@ -154,11 +221,3 @@ def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = "learner_id") 
     except PasserelleError as exc:
         st.session_state.pop(key, None)
         show_error(exc)
-
-
-def fmt_date(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
-    return value.strftime("%d/%m/%Y")

@@ -1,13 +1,14 @@
 """Journal d'audit: search the audit trail (admin only)."""
 
 import datetime as dt
-import json
 
 import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import AUDIT_ACTION_FR, ENTITY_FR, audit_summary, label
 from crm.services.audit_log import MAX_ROWS, audit_choices, search_audit
+from pages._format import DATE_FORMAT, PLACEHOLDER
 from pages._ui import db_session, fmt_date, require_actor
 
 actor = require_actor(Perm.AUDIT_READ)
@@ -22,18 +23,30 @@ with db_session() as session:
 ANY = ""
 c1, c2, c3, c4 = st.columns(4)
 who = c1.selectbox(
-    "Utilisateur", [ANY, *choices["actor"]], format_func=lambda v: v or "Tous", key="audit_actor"
+    "Utilisateur",
+    [ANY, *choices["actor"]],
+    format_func=lambda v: v or "Tous",
+    key="audit_actor",
+    placeholder=PLACEHOLDER,
 )
 action = c2.selectbox(
-    "Action", [ANY, *choices["action"]], format_func=lambda v: v or "Toutes", key="audit_action"
+    "Action",
+    [ANY, *choices["action"]],
+    format_func=lambda v: label(AUDIT_ACTION_FR, v) if v else "Toutes",
+    key="audit_action",
+    placeholder=PLACEHOLDER,
 )
 entity = c3.selectbox(
-    "Objet", [ANY, *choices["entity"]], format_func=lambda v: v or "Tous", key="audit_entity"
+    "Objet",
+    [ANY, *choices["entity"]],
+    format_func=lambda v: label(ENTITY_FR, v) if v else "Tous",
+    key="audit_entity",
+    placeholder=PLACEHOLDER,
 )
 entity_id = c4.number_input("N° de l'objet", min_value=0, step=1, value=0, key="audit_entity_id")
 today = dt.date.today()
 period = st.date_input(
-    "Période", value=(today - dt.timedelta(days=30), today), format="DD/MM/YYYY", key="audit_period"
+    "Période", value=(today - dt.timedelta(days=30), today), format=DATE_FORMAT, key="audit_period"
 )
 date_from, date_to = (period[0], period[-1]) if period else (None, None)
 
@@ -60,10 +73,10 @@ st.dataframe(
                 "N°": r.id,
                 "Date": fmt_date(r.at),
                 "Utilisateur": r.actor or "",
-                "Action": r.action,
-                "Objet": r.entity,
-                "N° objet": r.entity_id,
-                "Détails": json.dumps(r.details, ensure_ascii=False) if r.details else "",
+                "Action": label(AUDIT_ACTION_FR, r.action),
+                "Objet": label(ENTITY_FR, r.entity),
+                "N° objet": str(r.entity_id) if r.entity_id is not None else "",
+                "Détails": audit_summary(r.action, r.entity, r.details),
             }
             for r in rows
         ],

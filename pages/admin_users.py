@@ -3,14 +3,18 @@
 import pandas as pd
 import streamlit as st
 
-from crm.auth import Perm
+from crm.auth import MIN_PASSWORD_LENGTH, Perm
 from crm.errors import PasserelleError
-from crm.models import Role
+from crm.models import Role, User
 from crm.services import users as user_service
+from pages._format import PLACEHOLDER_MULTI
+from pages._forms import Form
 from pages._ui import ROLE_FR, db_session, fmt_date, require_actor, show_error
 
 actor = require_actor(Perm.USER_ADMIN)
 st.title("Utilisateurs")
+if flash := st.session_state.pop("users_flash", None):
+    st.success(flash)
 
 with db_session() as session:
     rows = user_service.list_users(session, actor)
@@ -38,37 +42,41 @@ st.caption(f"{len(rows)} compte(s)")
 
 ROLES = [r.value for r in Role]
 
-with st.expander("Créer un compte"):
-    with st.form("create_user", clear_on_submit=True):
-        username = st.text_input("Identifiant", key="new_username")
-        display_name = st.text_input("Nom affiché", key="new_display_name")
-        email = st.text_input("Courriel (connexion avec le compte de l'école)", key="new_email")
-        role = st.selectbox("Rôle", ROLES, format_func=ROLE_FR.get, key="new_role")
-        site_names = st.multiselect(
-            "Sites", list(sites.values()), key="new_sites", placeholder="Choisir…"
+create_form = Form("create_user")
+with st.expander("Créer un compte", expanded=bool(create_form.errors)):
+    with create_form as f:
+        username = f.text_input("Identifiant", "username", column=User.username)
+        display_name = f.text_input("Nom affiché", "display_name", column=User.display_name)
+        email = f.text_input(
+            "Courriel (connexion avec le compte de l'école)", "email", column=User.email
         )
-        password = st.text_input(
-            "Mot de passe initial (12 caractères au moins ; vide = compte de l'école seulement)",
+        role = f.selectbox("Rôle", "role", ROLES, format_func=ROLE_FR.get, errors=("rôle",))
+        site_names = st.multiselect(
+            "Sites", list(sites.values()), key=f.key("sites"), placeholder=PLACEHOLDER_MULTI
+        )
+        f.field_error("site", "sites")
+        password = f.text_input(
+            f"Mot de passe initial ({MIN_PASSWORD_LENGTH} caractères au moins ; vide = compte de l'école seulement)",
+            "password",
             type="password",
-            key="new_password",
+            max_chars=200,
         )
         create = st.form_submit_button("Créer le compte")
     if create:
-        try:
-            with db_session() as session:
-                user_service.add_user(
-                    session,
-                    actor,
-                    username=username,
-                    role=role,
-                    password=password or None,
-                    site_names=site_names,
-                    display_name=display_name or None,
-                    email=email or None,
-                )
-            st.success(f"Compte « {username.strip()} » créé.")
-        except PasserelleError as exc:
-            show_error(exc)
+        create_form.submit(
+            lambda session: user_service.add_user(
+                session,
+                actor,
+                username=username,
+                role=role,
+                password=password or None,
+                site_names=site_names,
+                display_name=display_name or None,
+                email=email or None,
+            ),
+            success=f"Compte « {username.strip()} » créé.",
+        )
+create_form.show_flash()
 
 if not rows:
     st.stop()
@@ -76,7 +84,7 @@ if not rows:
 st.subheader("Modifier un compte")
 by_id = {r.id: r for r in rows}
 user_id = st.selectbox(
-    "Compte",
+    "Compte à modifier",
     list(by_id),
     format_func=lambda i: f"{by_id[i].username} — {ROLE_FR.get(by_id[i].role, by_id[i].role)}",
     key="edit_user",
@@ -90,7 +98,11 @@ with col_active:
         try:
             with db_session() as session:
                 user_service.set_active(session, actor, user_id, not selected.is_active)
-            st.success("Compte désactivé." if selected.is_active else "Compte réactivé.")
+            st.session_state["users_flash"] = (
+                "Compte désactivé : ses sessions ouvertes sont fermées."
+                if selected.is_active
+                else "Compte réactivé."
+            )
             st.rerun()
         except PasserelleError as exc:
             show_error(exc)
@@ -116,16 +128,22 @@ with col_reset:
 with st.form("role_sites"):
     name_to_id = {v: k for k, v in sites.items()}
     new_role = st.selectbox(
-        "Rôle", ROLES, index=ROLES.index(selected.role), format_func=ROLE_FR.get, key="edit_role"
+        "Rôle",
+        ROLES,
+        index=ROLES.index(selected.role),
+        format_func=ROLE_FR.get,
+        key=f"edit_role_{user_id}",
     )
     new_sites = st.multiselect(
         "Sites",
         list(name_to_id),
         default=[n for n in selected.sites if n in name_to_id],
-        key="edit_sites",
-        placeholder="Choisir…",
+        key=f"edit_sites_{user_id}",
+        placeholder=PLACEHOLDER_MULTI,
     )
-    new_email = st.text_input("Courriel", value=selected.email or "", key="edit_email")
+    new_email = st.text_input(
+        "Courriel", value=selected.email or "", key=f"edit_email_{user_id}", max_chars=200
+    )
     save = st.form_submit_button("Enregistrer rôle, sites et courriel")
 if save:
     try:
@@ -135,7 +153,7 @@ if save:
             )
             if (new_email or None) != selected.email:
                 user_service.set_email(session, actor, user_id, new_email)
-        st.success("Compte mis à jour.")
+        st.session_state["users_flash"] = "Compte mis à jour."
         st.rerun()
     except PasserelleError as exc:
         show_error(exc)

@@ -7,8 +7,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.dedupe import likely_duplicates
-from crm.errors import PasserelleError
 from crm.geo.service import company_locations
+from crm.models import Company
 from crm.services.companies import (
     CompanySearch,
     create_company,
@@ -16,8 +16,31 @@ from crm.services.companies import (
     list_companies,
     list_sites,
 )
+from pages._format import clean_rows
+from pages._forms import (
+    Form,
+    company_link,
+    max_len,
+    md_escape,
+    open_company,
+    remember,
+    selected_row,
+)
 from pages._maps import company_map
-from pages._ui import PARTNER_STATUS_FR, db_session, fmt_date, require_actor, show_error
+from pages._ui import PARTNER_STATUS_FR, db_session, require_actor
+
+FILTER_KEYS = (
+    "company_search",
+    "company_status",
+    "company_sites",
+    "company_sectors",
+    "company_owners",
+    "company_months",
+    "company_free",
+    "company_dormant",
+    "company_sort",
+    "company_desc",
+)
 
 actor = require_actor(Perm.COMPANY_READ)
 st.title("Entreprises")
@@ -35,6 +58,108 @@ if st.session_state.get("_company_index_sig") != sig:
 index: CompanySearch = st.session_state["_company_index"]
 index.rows = rows
 
+
+class _LooksDuplicate(Exception):
+    def __init__(self, dups):
+        super().__init__("likely duplicate")
+        self.dups = dups
+
+
+def _new_company_form() -> None:
+    """New company, at the top of the list (kept values and errors under fields if refused)."""
+    f = Form("new_company")
+    my_sites = {k: v for k, v in sites.items() if actor.in_scope(k)}
+    with f:
+        name = f.text_input("Raison sociale *", "name", column=Company.name)
+        a, b = st.columns(2)
+        with a:
+            # Room for the usual spaced form "362 521 879 00034" (stored without spaces).
+            siret = f.text_input(
+                "SIRET", "siret", max_chars=max_len(Company.siret) + 3, placeholder="14 chiffres"
+            )
+        with b:
+            naf = f.text_input("Code NAF", "naf", column=Company.naf, placeholder="47.11F")
+        with a:
+            sector = f.text_input("Secteur", "sector", column=Company.sector)
+        with b:
+            site_id = f.selectbox(
+                "Site", "site_id", list(my_sites), format_func=my_sites.get, placeholder="Choisir…"
+            )
+        address = f.text_input("Adresse", "address", column=Company.address)
+        a, b = st.columns(2)
+        with a:
+            postcode = f.text_input("Code postal", "postcode", column=Company.postcode)
+            phone = f.text_input("Téléphone", "phone", column=Company.phone)
+            website = f.text_input("Site web", "website", column=Company.website)
+        with b:
+            city = f.text_input("Ville", "city", column=Company.city)
+            email = f.text_input("Courriel", "email", column=Company.email)
+            status = f.selectbox(
+                "Statut", "status", list(PARTNER_STATUS_FR), format_func=PARTNER_STATUS_FR.get
+            )
+        confirm = f.checkbox("Ce n'est pas un doublon : créer quand même", "confirm_duplicate")
+        submitted = st.form_submit_button("Créer l'entreprise")
+    if not submitted:
+        return
+    fields = dict(
+        name=name,
+        siret=siret,
+        naf=naf,
+        sector=sector,
+        site_id=site_id,
+        address=address,
+        postcode=postcode,
+        city=city,
+        phone=phone,
+        email=email,
+        website=website,
+        status=status,
+    )
+
+    def create(session):
+        # The service validates first (errors under the fields); then, unless confirmed,
+        # a likely duplicate cancels the whole unit of work (nothing saved) with a warning.
+        company = create_company(session, actor, **fields)
+        session.flush()
+        if not confirm:
+            dups = likely_duplicates(session, fields, exclude_id=company.id)
+            if dups:
+                raise _LooksDuplicate(dups)
+        return company.id
+
+    try:
+        f.submit(
+            create,
+            success=f"Entreprise « {name.strip()} » créée.",
+            on_success=lambda new_id: st.session_state.update(company_id=new_id),
+        )
+    except _LooksDuplicate as exc:
+        f.clear_errors()
+        st.warning(
+            "Cette entreprise ressemble à une fiche existante. Vérifiez, puis cochez "
+            "« Ce n'est pas un doublon » pour la créer quand même."
+        )
+        for d in exc.dups:
+            st.markdown(f"- **{md_escape(d.name)}** ({d.score:.0%}) : {', '.join(d.evidence)}")
+
+
+if actor.has(Perm.COMPANY_WRITE):
+    if st.session_state.get("_form_flash::new_company") and st.session_state.get("company_id"):
+        Form("new_company").show_flash()
+        company_link(st.session_state["company_id"], "Ouvrir la fiche créée")
+    with st.expander(
+        "Nouvelle entreprise",
+        expanded=bool(Form("new_company").errors),
+    ):
+        _new_company_form()
+
+remember(*FILTER_KEYS)
+sector_options = sorted({r.sector for r in rows if r.sector})
+owners = {r.owner_id: r.owner for r in rows if r.owner_id}
+for _key, _options in (("company_sectors", sector_options), ("company_owners", owners)):
+    if _key in st.session_state:  # a remembered choice that no longer exists is dropped
+        st.session_state[_key] = [x for x in st.session_state[_key] if x in _options]
+
 query = st.text_input("Rechercher (nom, SIRET, ville)", key="company_search")
 c1, c2, c3 = st.columns(3)
 statuses = c1.multiselect(
@@ -49,12 +174,11 @@ site_ids = c2.multiselect(
 )
 sectors = c3.multiselect(
     "Secteur",
-    options=sorted({r.sector for r in rows if r.sector}),
+    options=sector_options,
     key="company_sectors",
     placeholder="Tous",
 )
 c4, c5, c6, c7 = st.columns(4)
-owners = {r.owner_id: r.owner for r in rows if r.owner_id}
 owner_ids = c4.multiselect(
     "Chargé(e)",
     options=list(owners),
@@ -63,7 +187,7 @@ owner_ids = c4.multiselect(
     placeholder="Tous",
 )
 months = c5.number_input(
-    "Sans contact depuis (mois, 0 = tous)", min_value=0, max_value=60, value=0, key="company_months"
+    "Sans contact depuis (mois, 0 = tous)", min_value=0, max_value=60, step=1, key="company_months"
 )
 free_only = c6.checkbox("Places libres", key="company_free")
 dormant_only = c7.checkbox("Partenaires en sommeil", key="company_dormant")
@@ -97,26 +221,28 @@ if SORTS[sort_by] is not None:
     rows = sorted(rows, key=SORTS[sort_by], reverse=descending)
 
 df = pd.DataFrame(
-    [
+    clean_rows(
         {
             "id": r.id,
             "Entreprise": r.name,
             "Ville": r.city,
+            "SIRET": r.siret,
             "Secteur": r.sector,
             "Statut": PARTNER_STATUS_FR.get(r.status, r.status)
             + (" (en sommeil)" if r.dormant else ""),
             "Site": r.site,
             "Chargé(e)": r.owner,
-            "Dernier contact": fmt_date(r.last_contact),
+            "Dernier contact": r.last_contact,
             "Places offertes": r.seats_offered,
             "Places libres": r.seats_free,
         }
         for r in rows
-    ],
+    ),
     columns=[
         "id",
         "Entreprise",
         "Ville",
+        "SIRET",
         "Secteur",
         "Statut",
         "Site",
@@ -138,18 +264,10 @@ else:
         selection_mode="single-row",
         key="companies_table",
     )
-    selected = event.selection.rows if event and event.selection else []
-    choice = st.selectbox(
-        "Ouvrir la fiche de",
-        options=df["id"].tolist(),
-        index=selected[0] if selected else None,
-        format_func=dict(zip(df["id"], df["Entreprise"], strict=True)).get,
-        placeholder="Choisissez une entreprise",
-        key="company_open",
-    )
-    if st.button("Ouvrir la fiche", disabled=choice is None, key="open_company"):
-        st.session_state["company_id"] = int(choice)
-        st.switch_page("pages/company.py")
+    row = selected_row(event)
+    if row is not None:
+        open_company(int(df["id"].iloc[row]))
+    st.caption("Cliquez sur une ligne pour ouvrir la fiche de l'entreprise.")
 
 st.subheader("Carte")
 with db_session() as session:
@@ -157,6 +275,7 @@ with db_session() as session:
 company_map(
     [
         {
+            "id": r.id,
             "name": r.name,
             "city": r.city,
             "status": r.status,
@@ -169,63 +288,3 @@ company_map(
     ],
     key="companies_map",
 )
-
-if actor.has(Perm.COMPANY_WRITE):
-    st.subheader("Nouvelle entreprise")
-    my_sites = {k: v for k, v in sites.items() if actor.in_scope(k)}
-    with st.form("new_company", clear_on_submit=False):
-        name = st.text_input("Raison sociale *", key="new_name")
-        a, b = st.columns(2)
-        siret = a.text_input("SIRET", key="new_siret")
-        naf = b.text_input("Code NAF", key="new_naf", placeholder="47.11F")
-        sector = a.text_input("Secteur", key="new_sector")
-        site_id = b.selectbox(
-            "Site", options=list(my_sites), format_func=my_sites.get, key="new_site"
-        )
-        address = st.text_input("Adresse", key="new_address")
-        a, b = st.columns(2)
-        postcode = a.text_input("Code postal", key="new_postcode")
-        city = b.text_input("Ville", key="new_city")
-        phone = a.text_input("Téléphone", key="new_phone")
-        email = b.text_input("Courriel", key="new_email")
-        website = a.text_input("Site web", key="new_website")
-        status = b.selectbox(
-            "Statut", list(PARTNER_STATUS_FR), format_func=PARTNER_STATUS_FR.get, key="new_status"
-        )
-        confirm = st.checkbox(
-            "Ce n'est pas un doublon : créer quand même", key="new_confirm_duplicate"
-        )
-        submitted = st.form_submit_button("Créer l'entreprise")
-    if submitted:
-        fields = dict(
-            name=name,
-            siret=siret,
-            naf=naf,
-            sector=sector,
-            site_id=site_id,
-            address=address,
-            postcode=postcode,
-            city=city,
-            phone=phone,
-            email=email,
-            website=website,
-            status=status,
-        )
-        try:
-            with db_session() as session:
-                dups = [] if confirm else likely_duplicates(session, fields)
-                if dups:
-                    st.warning(
-                        "Cette entreprise ressemble à une fiche existante. Vérifiez, puis cochez "
-                        "« Ce n'est pas un doublon » pour la créer quand même."
-                    )
-                    for d in dups:
-                        st.markdown(f"- **{d.name}** ({d.score:.0%}) : {', '.join(d.evidence)}")
-                else:
-                    company = create_company(session, actor, **fields)
-                    new_id = company.id
-            if not dups:
-                st.success(f"Entreprise « {name.strip()} » créée.")
-                st.session_state["company_id"] = new_id
-        except PasserelleError as exc:
-            show_error(exc)

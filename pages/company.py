@@ -4,40 +4,73 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.errors import NotFound
+from crm.errors import PasserelleError
 from crm.services.companies import get_company, list_companies
+from crm.services.offers import OFFER_EFFECTIVE_STATUS_FR
 from pages._company_forms import render_forms
-from pages._maps import company_map
+from pages._format import clean_rows
+from pages._forms import company_label, md_escape
+from pages._maps import company_file_map
 from pages._ui import (
     GEO_PRECISION_FR,
     INTERACTION_KIND_FR,
-    OFFER_STATUS_FR,
     PARTNER_STATUS_FR,
     PLACEMENT_STATUS_FR,
     db_session,
-    fmt_date,
     require_actor,
+    show_error,
 )
+
+LINK = "entreprise"  # ?entreprise=ID opens this page on that company (copyable URL)
 
 actor = require_actor(Perm.COMPANY_READ)
 
 with db_session() as session:
-    companies = {r.id: r.name for r in list_companies(session, actor)}
+    companies = {
+        r.id: company_label(r.name, r.city, r.siret) for r in list_companies(session, actor)
+    }
+
+# A record link (?entreprise=ID) wins over the last company seen, once per new link.
+link = st.query_params.get(LINK)
+if link is not None and link != st.session_state.get("_company_link"):
+    st.session_state["_company_link"] = link
+    if not link.isdigit():
+        st.title("Fiche entreprise")
+        st.error(f"Lien invalide : « {link[:20]} » n'est pas un numéro d'entreprise.")
+        st.stop()
+    st.session_state["company_id"] = int(link)
 
 company_id = st.session_state.get("company_id")
+if company_id is not None and company_id not in companies:
+    # Not in the list (merged, retired, unknown): the service decides, in French.
+    try:
+        with db_session() as session:
+            c = get_company(session, actor, company_id).company
+            if c.merged_into_id is not None:
+                st.info("Cette fiche a été fusionnée : voici la fiche gardée.")
+                company_id = c.merged_into_id
+            companies.setdefault(c.id, company_label(c.name, c.city, c.siret))
+    except PasserelleError as exc:
+        st.title("Fiche entreprise")
+        show_error(exc)
+        st.session_state.pop("company_id", None)
+        st.stop()
 ids = list(companies)
 company_id = st.selectbox(
     "Entreprise",
     options=ids,
     index=ids.index(company_id) if company_id in companies else None,
     format_func=companies.get,
-    placeholder="Choisissez une entreprise",
+    placeholder="Choisissez une entreprise (nom, ville ou SIRET)",
 )
 if company_id is None:
     st.title("Fiche entreprise")
     st.info("Choisissez une entreprise dans la liste.")
     st.stop()
 st.session_state["company_id"] = company_id
+if st.query_params.get(LINK) != str(company_id):  # the URL names the company shown
+    st.query_params[LINK] = str(company_id)
+    st.session_state["_company_link"] = str(company_id)
 
 try:
     with db_session() as session:
@@ -75,7 +108,8 @@ try:
             for ct in file.contacts
         }
         offers_opts = {
-            u.offer.id: f"{u.offer.rome_code} — {u.offer.title} ({OFFER_STATUS_FR.get(u.offer.status)})"
+            u.offer.id: f"{u.offer.rome_code} — {u.offer.title} "
+            f"({OFFER_EFFECTIVE_STATUS_FR.get(u.status, u.status)})"
             for u in file.offers
         }
         site_name = c.site.name if c.site else "—"
@@ -92,28 +126,31 @@ try:
         placements = [
             {
                 "Stagiaire": p.learner_label or "Stagiaire d'un autre site",
-                "Du": fmt_date(p.start_date),
-                "Au": fmt_date(p.end_date),
+                "Du": p.start_date,
+                "Au": p.end_date,
                 "Métier": p.rome_code,
                 "Statut": PLACEMENT_STATUS_FR.get(p.status, p.status),
             }
             for p in file.placements
         ]
-except NotFound as exc:
-    st.error(str(exc))
+except PasserelleError as exc:
+    show_error(exc)
     st.stop()
 
-st.title(c.name)
+st.title(md_escape(c.name))
 st.caption(
-    f"Statut : **{PARTNER_STATUS_FR.get(c.status, c.status)}** — site {site_name} — suivi par {owner_name}"
+    f"Statut : **{PARTNER_STATUS_FR.get(c.status, c.status)}** — site {md_escape(site_name)} "
+    f"— suivi par {md_escape(owner_name)}"
 )
+if not actor.in_scope(c.site_id):
+    st.info("Fiche d'un autre site : consultation seulement.")
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Identité")
     st.markdown(
         "\n".join(
-            f"- **{label}** : {value}"
+            f"- **{label}** : {md_escape(value)}"
             for label, value in [
                 ("SIRET", c.siret or "—"),
                 ("Code NAF", c.naf or "—"),
@@ -129,7 +166,7 @@ with left:
     )
 with right:
     if c.latitude is not None and c.longitude is not None:
-        company_map([map_row], height=260, key="company_map")
+        company_file_map({**map_row, "id": c.id, "phone": c.phone}, height=260)
     else:
         st.info("Adresse non géocodée : pas de carte.")
 
@@ -137,7 +174,7 @@ st.subheader("Contacts et tuteurs")
 if file.contacts:
     st.dataframe(
         pd.DataFrame(
-            [
+            clean_rows(
                 {
                     "Nom": ct.full_name,
                     "Fonction": ct.job_title,
@@ -146,7 +183,7 @@ if file.contacts:
                     "Tuteur": "oui" if ct.is_tutor else "",
                 }
                 for ct in file.contacts
-            ]
+            )
         ),
         hide_index=True,
         width="stretch",
@@ -158,19 +195,19 @@ st.subheader("Capacité d'accueil")
 if file.offers:
     st.dataframe(
         pd.DataFrame(
-            [
+            clean_rows(
                 {
                     "Métier": f"{u.offer.rome_code} — {u.offer.title}",
-                    "Du": fmt_date(u.offer.start_date),
-                    "Au": fmt_date(u.offer.end_date),
+                    "Du": u.offer.start_date,
+                    "Au": u.offer.end_date,
                     "Places": u.offer.seats,
                     "Occupées": u.used,
                     "Libres": u.free,
                     "Mineurs": "oui" if u.offer.open_to_minors else "non",
-                    "Statut": OFFER_STATUS_FR.get(u.offer.status, u.offer.status),
+                    "Statut": OFFER_EFFECTIVE_STATUS_FR.get(u.status, u.status),
                 }
                 for u in file.offers
-            ]
+            )
         ),
         hide_index=True,
         width="stretch",
@@ -184,18 +221,18 @@ with tab_contacts:
     if file.interactions:
         st.dataframe(
             pd.DataFrame(
-                [
+                clean_rows(
                     {
-                        "Date": fmt_date(i.occurred_at),
+                        "Date": i.occurred_at,
                         "Type": INTERACTION_KIND_FR.get(i.kind, i.kind),
                         "Résumé": i.summary,
                         "Résultat": i.outcome,
                         "Prochaine action": i.next_action,
-                        "Échéance": fmt_date(i.next_action_due),
+                        "Échéance": i.next_action_due,
                         "Faite": "oui" if i.next_action_done else "",
                     }
                     for i in file.interactions
-                ]
+                )
             ),
             hide_index=True,
             width="stretch",
@@ -204,22 +241,22 @@ with tab_contacts:
         st.write("Aucun contact enregistré.")
 with tab_placements:
     if placements:
-        st.dataframe(pd.DataFrame(placements), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(clean_rows(placements)), hide_index=True, width="stretch")
     else:
         st.write("Aucune période en entreprise.")
 with tab_status:
     if file.status_history:
         st.dataframe(
             pd.DataFrame(
-                [
+                clean_rows(
                     {
-                        "Date": fmt_date(h.changed_at),
+                        "Date": h.changed_at,
                         "De": PARTNER_STATUS_FR.get(h.from_status or "", h.from_status),
                         "Vers": PARTNER_STATUS_FR.get(h.to_status, h.to_status),
                         "Motif": h.reason,
                     }
                     for h in file.status_history
-                ]
+                )
             ),
             hide_index=True,
             width="stretch",

@@ -9,6 +9,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.geo.service import company_locations
+from crm.services.companies import list_companies
 from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from crm.stats import (
     PERIOD_PRESETS,
@@ -17,13 +19,13 @@ from crm.stats import (
     dashboard,
     kpis,
     naf_sections,
-    partner_points,
     period_preset,
     record_export,
     report_workbook,
     sites_for,
     unused_offers,
 )
+from pages._forms import open_company, selected_row
 from pages._maps import company_map
 from pages._ui import db_session, fmt_date, require_actor, show_error
 
@@ -37,11 +39,30 @@ CUSTOM = "custom"
 with db_session() as session:
     site_options = dict(sites_for(session, actor))
 
+# Streamlit forgets a widget's value once its page is left: keep a copy under another key
+# and give it back on return, so the period, sites and sector survive a visit elsewhere.
+FILTER_KEYS = ("dash_sites", "dash_period", "dash_sector", "dash_from", "dash_to", "dash_map_color")
+
+
+def _keep_filters() -> None:
+    for key in FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+for _key in FILTER_KEYS:
+    if _key not in st.session_state and f"_kept_{_key}" in st.session_state:
+        st.session_state[_key] = st.session_state[f"_kept_{_key}"]
+if "dash_sites" in st.session_state:  # a remembered site that is no longer offered is dropped
+    st.session_state["dash_sites"] = [
+        x for x in st.session_state["dash_sites"] if x in site_options
+    ]
+
 c1, c2, c3 = st.columns([2, 1, 1])
 chosen_sites = c1.multiselect(
     "Sites",
     options=list(site_options),
-    default=list(site_options),
+    default=None if "dash_sites" in st.session_state else list(site_options),
     format_func=site_options.get,
     key="dash_sites",
     placeholder="Choisir…",
@@ -68,6 +89,7 @@ if preset == CUSTOM:
 else:
     date_from, date_to = period_preset(preset, today)
 
+_keep_filters()
 if not chosen_sites:
     st.info("Choisissez au moins un site.")
     st.stop()
@@ -88,10 +110,63 @@ try:
     with db_session() as session:
         tables = dashboard(session, actor, filters)
         unused = unused_offers(session, actor, filters)
-        points = partner_points(session, actor, filters)
 except PasserelleError as exc:
     show_error(exc)
     st.stop()
+
+
+# --------------------------------------------------------------------------- charts
+# Vega's d3-format / d3-time-format locale for fr-FR: month names, decimal comma, thin
+# space as thousands separator.
+FR_LOCALE = {
+    "number": {
+        "decimal": ",",
+        "thousands": "\u202f",
+        "grouping": [3],
+        "currency": ["", "\u00a0€"],
+    },
+    "time": {
+        "dateTime": "%A %e %B %Y à %X",
+        "date": "%d/%m/%Y",
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
+        "shortMonths": [
+            "janv.",
+            "févr.",
+            "mars",
+            "avr.",
+            "mai",
+            "juin",
+            "juil.",
+            "août",
+            "sept.",
+            "oct.",
+            "nov.",
+            "déc.",
+        ],
+    },
+}
+
+
+def show_chart(chart) -> None:
+    """An Altair chart in French (dates and numbers)."""
+    st.altair_chart(chart.configure(locale=FR_LOCALE), width="stretch")
 
 
 # --------------------------------------------------------------------------- exports
@@ -132,13 +207,61 @@ def downloads(key: str, df: pd.DataFrame, title: str) -> None:
 
 
 def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
+    """A table with its downloads; rows naming a company open its file in one click."""
     title = title or TITLES[key]
     st.subheader(title)
     if df.empty:
         st.info("Aucune donnée pour ces filtres.")
         return
-    st.dataframe(df, hide_index=True, width="stretch")
+    ids = _company_ids(df)
+    dates = {
+        c: st.column_config.DateColumn(format="DD/MM/YYYY") for c in df.columns if _is_date(df[c])
+    }
+    if ids is None:
+        st.dataframe(df, hide_index=True, width="stretch", column_config=dates)
+    else:
+        event = st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            column_config=dates,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"table_{key}",
+        )
+        row = selected_row(event)
+        if row is not None and ids[row] is not None:
+            del st.session_state[f"table_{key}"]  # back on the dashboard: nothing selected
+            open_company(ids[row])
+        st.caption("Cliquez sur une ligne pour ouvrir la fiche de l'entreprise.")
     downloads(key, df, title)
+
+
+def _is_date(col: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return True
+    first = col.dropna().head(1)
+    return len(first) == 1 and isinstance(first.iloc[0], dt.date)
+
+
+@functools.cache
+def _company_index() -> dict[tuple[str | None, str], int | None]:
+    """(site, company name) -> id among the companies the user may read (None if homonyms)."""
+    out: dict[tuple[str | None, str], int | None] = {}
+    with db_session() as session:
+        for r in list_companies(session, actor):
+            k = (r.site, r.name)
+            out[k] = None if k in out else r.id
+    return out
+
+
+def _company_ids(df: pd.DataFrame) -> list[int | None] | None:
+    if "Entreprise" not in df.columns or "Site" not in df.columns:
+        return None
+    index = _company_index()
+    return [
+        index.get((site, name)) for site, name in zip(df["Site"], df["Entreprise"], strict=True)
+    ]
 
 
 def quarterly_report() -> bytes:
@@ -234,7 +357,7 @@ with tabs[2]:
             )
             .properties(title="Places offertes et occupées par site", height=300)
         )
-        st.altair_chart(chart, width="stretch")
+        show_chart(chart)
     show_table("capacity", cap)
     show_table("unused_offers", unused, "Offres jamais utilisées")
 
@@ -245,14 +368,14 @@ with tabs[3]:
             alt.Chart(by_month)
             .mark_bar()
             .encode(
-                x=alt.X("Mois:O", title="Mois"),
+                x=alt.X("yearmonth(Mois):O", title="Mois", axis=alt.Axis(format="%b %Y")),
                 y=alt.Y("sum(Stages):Q", title="Stages"),
                 color=alt.Color("Site:N"),
                 tooltip=["Mois", "Site", "Stages"],
             )
             .properties(title="Stages par mois (date de début)", height=300)
         )
-        st.altair_chart(chart, width="stretch")
+        show_chart(chart)
     show_table("placements_by_site", tables["placements_by_site"])
     show_table("placements_by_month", by_month)
     show_table("placements_by_job", tables["placements_by_job"])
@@ -276,42 +399,69 @@ with tabs[4]:
             )
             .properties(title="Sorties par site", height=300)
         )
-        st.altair_chart(chart, width="stretch")
+        show_chart(chart)
     show_table("outcomes", out)
     st.caption("Sorties positives : emploi, alternance, formation qualifiante.")
 
 with tabs[5]:
     activity = tables["officer_activity"]
     if not activity.empty:
+        monthly = activity.assign(Mois=pd.to_datetime(activity["Lundi"]).dt.to_period("M"))
+        monthly = monthly.groupby(["Chargé(e)", "Mois"], as_index=False)["Contacts"].sum()
+        monthly["Mois"] = monthly["Mois"].dt.to_timestamp()
         chart = (
-            alt.Chart(activity)
-            .mark_line(point=True)
+            alt.Chart(monthly)
+            .mark_bar()
             .encode(
-                x=alt.X("Lundi:T", title="Semaine"),
-                y=alt.Y("Contacts:Q"),
-                color=alt.Color("Chargé(e):N"),
-                tooltip=["Chargé(e)", "Semaine", "Contacts"],
+                x=alt.X("yearmonth(Mois):O", title=None, axis=alt.Axis(format="%b %y")),
+                y=alt.Y("Contacts:Q", title="Contacts"),
+                color=alt.Color("Chargé(e):N", legend=None),
+                tooltip=[
+                    "Chargé(e)",
+                    alt.Tooltip("yearmonth(Mois):T", title="Mois", format="%B %Y"),
+                    "Contacts",
+                ],
             )
-            .properties(title="Contacts par chargé(e) et par semaine", height=300)
+            .properties(width=220, height=140)
+            .facet(facet=alt.Facet("Chargé(e):N", title=None), columns=3)
+            .properties(title="Contacts par chargé(e) et par mois")
         )
-        st.altair_chart(chart, width="stretch")
+        show_chart(chart)
     show_table("officer_activity", activity)
     show_table("overdue_followups", overdue)
 
 with tabs[6]:
     st.subheader("Carte des entreprises")
+    color_choice = st.radio(
+        "Couleur des points",
+        ["status", "sector"],
+        format_func={"status": "Statut de partenariat", "sector": "Secteur"}.get,
+        horizontal=True,
+        key="dash_map_color",
+    )
+    try:
+        with db_session() as session:
+            companies = [r for r in list_companies(session, actor) if r.site_id in filters.site_ids]
+            placed = company_locations(session, actor, [r.id for r in companies])
+    except PasserelleError as exc:
+        show_error(exc)
+        st.stop()
     company_map(
         [
             {
+                "id": r.id,
                 "name": r.name,
-                "city": r.site,
+                "city": r.city,
                 "status": r.status,
-                "seats_free": 0,
-                "latitude": r.lat,
-                "longitude": r.lon,
-                "precision": "",
+                "sector": r.sector,
+                "seats_free": r.seats_free,
+                "latitude": placed[r.id].latitude,
+                "longitude": placed[r.id].longitude,
+                "precision": placed[r.id].precision,
             }
-            for r in points.itertuples()
+            for r in companies
+            if r.id in placed
         ],
         key="dashboard_map",
+        color_by=color_choice,
     )

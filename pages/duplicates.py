@@ -7,7 +7,13 @@ from crm.auth import Perm
 from crm.dedupe import DEFAULT_THRESHOLD
 from crm.errors import PasserelleError
 from crm.services.merge import duplicate_pairs, merge_companies
+from pages._forms import company_label, md_escape
 from pages._ui import db_session, require_actor, show_error
+
+
+def _label(r: dict) -> str:
+    return company_label(r["name"], r.get("city"), r.get("siret"))
+
 
 actor = require_actor(Perm.COMPANY_MERGE)
 st.title("Doublons")
@@ -31,8 +37,8 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                "Fiche A": records[p.a]["name"],
-                "Fiche B": records[p.b]["name"],
+                "Fiche A": _label(records[p.a]),
+                "Fiche B": _label(records[p.b]),
                 "Score": f"{p.score:.0%}",
                 "Indices": ", ".join(p.evidence),
             }
@@ -43,7 +49,7 @@ st.dataframe(
     width="stretch",
     key="dup_table",
 )
-labels = {k: f"{records[p.a]['name']} ↔ {records[p.b]['name']}" for k, p in enumerate(pairs)}
+labels = {k: f"{_label(records[p.a])} ↔ {_label(records[p.b])}" for k, p in enumerate(pairs)}
 k = st.selectbox("Comparer", list(labels), format_func=labels.get, key="dup_pick")
 p = pairs[k]
 ra, rb = records[p.a], records[p.b]
@@ -62,16 +68,16 @@ st.table(
     pd.DataFrame(
         {
             "Champ": [label for _, label in FIELDS],
-            "Fiche A": [str(ra.get(f) or "—") for f, _ in FIELDS],
-            "Fiche B": [str(rb.get(f) or "—") for f, _ in FIELDS],
+            "Fiche A": [str(ra.get(f) or "") for f, _ in FIELDS],
+            "Fiche B": [str(rb.get(f) or "") for f, _ in FIELDS],
         }
     ).set_index("Champ")
 )
-st.markdown("**Indices** : " + ", ".join(p.evidence))
+st.markdown("**Indices** : " + md_escape(", ".join(p.evidence)))
 keep = st.radio(
     "Fiche à garder",
     ["A", "B"],
-    format_func=lambda x: f"{x} — {(ra if x == 'A' else rb)['name']}",
+    format_func=lambda x: f"{x} — {md_escape(_label(ra if x == 'A' else rb))}",
     horizontal=True,
     key="dup_keep",
 )

@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.errors import PasserelleError
 from crm.geo.service import KIND_FR, drop_pin, fix_address, worklist
-from pages._ui import GEO_PRECISION_FR, db_session, require_actor, show_error
+from crm.models import Company
+from pages._forms import Form
+from pages._ui import GEO_PRECISION_FR, db_session, require_actor
 
 actor = require_actor()
 if not (actor.has(Perm.COMPANY_WRITE) or actor.has(Perm.LEARNER_WRITE)):
@@ -52,7 +53,8 @@ choice = st.selectbox(
     "Enregistrement à corriger",
     options=list(by_key),
     format_func=lambda k: (
-        f"{KIND_FR[by_key[k].kind]} — {by_key[k].label} "
+        f"{KIND_FR[by_key[k].kind]} — {by_key[k].label} — "
+        f"{by_key[k].city or by_key[k].postcode or 'ville inconnue'} "
         f"({GEO_PRECISION_FR.get(by_key[k].precision, by_key[k].precision)})"
     ),
     index=None,
@@ -67,46 +69,52 @@ left, right = st.columns(2)
 with left:
     st.subheader("Corriger l'adresse")
     if item.can_edit_address:
-        with st.form(f"geo_address_{choice}"):
-            address = st.text_input("Adresse", value=item.address or "")
-            postcode = st.text_input("Code postal", value=item.postcode or "", max_chars=5)
-            city = st.text_input("Ville", value=item.city or "")
+        f = Form(f"geo_address_{choice}")
+        with f:
+            # Address columns are the same for companies and learners (crm.models.Located).
+            address = f.text_input(
+                "Adresse", "address", value=item.address or "", column=Company.address
+            )
+            postcode = f.text_input(
+                "Code postal", "postcode", value=item.postcode or "", column=Company.postcode
+            )
+            city = f.text_input("Ville", "city", value=item.city or "", column=Company.city)
             submitted = st.form_submit_button("Corriger et géocoder")
         if submitted:
-            try:
-                with db_session() as session:
-                    loc = fix_address(
-                        session,
-                        actor,
-                        item.kind,
-                        item.id,
-                        address=address,
-                        postcode=postcode,
-                        city=city,
-                    )
+
+            def fixed(loc) -> None:
                 st.session_state["geo_message"] = (
-                    f"Adresse enregistrée — position : {GEO_PRECISION_FR.get(loc.precision, loc.precision)}."
+                    "Adresse enregistrée — position : "
+                    f"{GEO_PRECISION_FR.get(loc.precision, loc.precision)}."
                 )
-                st.rerun()
-            except PasserelleError as exc:
-                show_error(exc)
+
+            f.submit(
+                lambda session: fix_address(
+                    session,
+                    actor,
+                    item.kind,
+                    item.id,
+                    address=address,
+                    postcode=postcode,
+                    city=city,
+                ),
+                on_success=fixed,
+            )
     else:
         st.info(
             "Une offre est placée à l'adresse de son entreprise : corrigez l'entreprise, ou placez un repère."
         )
 with right:
     st.subheader("Placer un repère")
-    with st.form(f"geo_pin_{choice}"):
-        lat = st.text_input("Latitude", placeholder="43.1242")
-        lon = st.text_input("Longitude", placeholder="5.9280")
+    f = Form(f"geo_pin_{choice}")
+    with f:
+        lat = f.text_input("Latitude", "latitude", placeholder="43.1242", max_chars=20)
+        lon = f.text_input("Longitude", "longitude", placeholder="5.9280", max_chars=20)
         pinned = st.form_submit_button("Placer le repère")
     if pinned:
-        try:
-            with db_session() as session:
-                drop_pin(
-                    session, actor, item.kind, item.id, lat.replace(",", "."), lon.replace(",", ".")
-                )
-            st.session_state["geo_message"] = "Repère placé à la main."
-            st.rerun()
-        except PasserelleError as exc:
-            show_error(exc)
+        f.submit(
+            lambda session: drop_pin(
+                session, actor, item.kind, item.id, lat.replace(",", "."), lon.replace(",", ".")
+            ),
+            on_success=lambda _: st.session_state.update(geo_message="Repère placé à la main."),
+        )

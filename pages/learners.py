@@ -8,6 +8,7 @@ import streamlit as st
 from crm.auth import Perm
 from crm.errors import PasserelleError
 from crm.importer import COLUMNS
+from crm.labels import MOBILITY_MODE_FR as MODE_LABELS_FR
 from crm.services.learners import (
     create_learner,
     list_learners,
@@ -16,7 +17,8 @@ from crm.services.learners import (
     skill_options,
     update_learner,
 )
-from matching.commute import MODE_LABELS_FR
+from pages._format import DATE_FORMAT, PLACEHOLDER, PLACEHOLDER_MULTI, job_label, learner_label
+from pages._forms import selected_row
 from pages._import import import_form
 from pages._ui import (
     db_session,
@@ -42,10 +44,39 @@ if not sites:
     st.stop()
 site_ids = list(sites)
 site_id = (
-    st.selectbox("Site", options=site_ids, format_func=sites.get, key="learners_site")
+    st.selectbox(
+        "Site",
+        options=site_ids,
+        format_func=sites.get,
+        key="learners_site",
+        placeholder=PLACEHOLDER,
+    )
     if len(site_ids) > 1
     else site_ids[0]
 )
+
+# A link ``?stagiaire=ID`` opens that learner (on their site; another site's: refused).
+linked = st.query_params.get("stagiaire")
+if linked is not None and st.session_state.get("_stagiaire_link") != linked:
+    st.session_state["_stagiaire_link"] = linked
+    try:
+        st.session_state["learner_id"] = int(linked)
+    except ValueError:
+        st.error("Lien de stagiaire invalide.")
+    else:
+        st.session_state.pop("learner_pick", None)
+        st.session_state.pop("learner_search", None)
+        if len(site_ids) > 1:
+            with db_session() as session:
+                from crm.services.learners import get_learner
+
+                try:
+                    wanted_site = get_learner(session, actor, int(linked)).site_id
+                except PasserelleError:
+                    wanted_site = None
+            if wanted_site in sites:
+                site_id = wanted_site
+                st.session_state["learners_site"] = wanted_site
 
 with db_session() as session:
     learners = list_learners(session, actor, site_id=site_id)
@@ -66,9 +97,9 @@ df = pd.DataFrame(
         {
             "Nom": lr.last_name,
             "Prénom": lr.first_name,
-            "Projet": ", ".join(lr.project_codes),
+            "Projet": ", ".join(job_label(c, romes) for c in lr.project_codes),
             "Déplacements": ", ".join(MODE_LABELS_FR.get(m, m) for m in lr.mobility_modes),
-            "Trajet max (min)": lr.max_commute_min,
+            "Trajet max (min)": lr.max_commute_min if lr.max_commute_min is not None else "",
             "Disponible du": fmt_date(lr.available_from),
             "au": fmt_date(lr.available_to),
         }
@@ -77,7 +108,22 @@ df = pd.DataFrame(
 )
 st.caption(f"{len(shown)} stagiaire(s) en parcours")
 if not df.empty:
-    st.dataframe(df, hide_index=True, width="stretch", key="learners_table")
+    st.caption("Cliquez sur une ligne pour ouvrir la fiche.")
+    event = st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        key="learners_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={"Projet": st.column_config.TextColumn(width="medium")},
+    )
+    row = selected_row(event)
+    row_key = (row, tuple(lr.id for lr in shown))
+    if row is not None and st.session_state.get("_learners_row") != row_key:
+        st.session_state["learner_id"] = shown[row].id
+        st.session_state.pop("learner_pick", None)
+    st.session_state["_learners_row"] = row_key
 
 if can_write and actor.has(Perm.IMPORT):
     pending = "learners_import_report" in st.session_state  # keep the report in view
@@ -94,22 +140,33 @@ if can_write and actor.has(Perm.IMPORT):
 NEW = 0
 refuse_unlisted_learner(actor, by_id)
 choices = [NEW, *[lr.id for lr in shown]] if can_write else [lr.id for lr in shown]
-labels = {NEW: "➕ Nouveau stagiaire", **{lr.id: f"{lr.last_name} {lr.first_name}" for lr in shown}}
 current = st.session_state.get("learner_id")
+if current in by_id and current not in choices:  # opened by a link while a search hides it
+    choices.append(current)
+labels = {
+    NEW: "+ Nouveau stagiaire",
+    **{
+        lr.id: learner_label(lr.last_name, lr.first_name, sites.get(lr.site_id), lr.entry_date)
+        for lr in learners
+    },
+}
 chosen = st.selectbox(
     "Fiche",
     options=choices,
     index=choices.index(current) if current in choices else 0 if choices else None,
     format_func=labels.get,
     key="learner_pick",
+    placeholder=PLACEHOLDER,
 )
 if chosen is None:
     st.stop()
 learner = by_id.get(chosen)
 if learner is not None:
     st.session_state["learner_id"] = learner.id
+    st.query_params["stagiaire"] = str(learner.id)
+    st.session_state["_stagiaire_link"] = str(learner.id)
     if st.button("Voir les suggestions pour ce stagiaire", key="to_suggestions"):
-        st.switch_page("pages/suggestions.py")
+        st.switch_page("pages/suggestions.py", query_params={"stagiaire": str(learner.id)})
 
 if not can_write:
     st.stop()
@@ -132,7 +189,7 @@ with st.form(f"learner_form_{chosen}"):
         value=learner.birth_date if learner else None,
         min_value=dt.date(1985, 1, 1),
         max_value=dt.date.today(),
-        format="DD/MM/YYYY",
+        format=DATE_FORMAT,
     )
     a1, a2, a3 = st.columns([3, 1, 2])
     address = a1.text_input("Adresse", value=(learner.address or "") if learner else "")
@@ -147,7 +204,7 @@ with st.form(f"learner_form_{chosen}"):
                 f"Projet {n}",
                 options=rome_codes,
                 index=_code_index(getattr(learner, f"project_rome_{n}") if learner else None),
-                format_func=romes.get,
+                format_func=lambda c: job_label(c, romes),
                 placeholder="Rechercher un métier",
                 key=f"project_{n}_{chosen}",
             )
@@ -168,7 +225,7 @@ with st.form(f"learner_form_{chosen}"):
         options=list(MODE_LABELS_FR),
         default=learner.mobility_modes if learner else ["transit", "walk"],
         format_func=MODE_LABELS_FR.get,
-        placeholder="Choisir…",
+        placeholder=PLACEHOLDER_MULTI,
     )
     max_commute = m2.number_input(
         "Trajet maximum (minutes)",
@@ -181,10 +238,10 @@ with st.form(f"learner_form_{chosen}"):
     available_from = d1.date_input(
         "Disponible à partir du",
         value=learner.available_from if learner else None,
-        format="DD/MM/YYYY",
+        format=DATE_FORMAT,
     )
     available_to = d2.date_input(
-        "Disponible jusqu'au", value=learner.available_to if learner else None, format="DD/MM/YYYY"
+        "Disponible jusqu'au", value=learner.available_to if learner else None, format=DATE_FORMAT
     )
     notes = st.text_area(
         "Notes d'accompagnement (formateurs uniquement)",

@@ -73,6 +73,11 @@ def render() -> None:
 
     if reason := st.session_state.pop("logout_reason", None):
         st.info(reason)
+    elif st.query_params.get("session") == "fin":  # came back through the logout endpoint
+        st.info(
+            "Session expirée ou fermée (inactivité, déconnexion ou compte modifié) : "
+            "reconnectez-vous."
+        )
 
     if sso_configured():
         _sso_block()

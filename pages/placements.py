@@ -8,6 +8,8 @@ from crm.errors import PasserelleError
 from crm.models import split_list
 from crm.services.learners import skill_options
 from crm.services.placements import TRANSITIONS, change_status, list_placements, record_follow_up
+from pages._format import PLACEHOLDER, PLACEHOLDER_MULTI
+from pages._forms import Form, md_escape, selected_row
 from pages._ui import (
     OUTCOME_FR,
     PLACEMENT_STATUS_FR,
@@ -16,6 +18,8 @@ from pages._ui import (
     require_actor,
     show_error,
 )
+
+PICK = "placement_id"  # the period being followed (kept across status changes and reloads)
 
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.PLACEMENT_WRITE)
@@ -34,8 +38,24 @@ statuses = st.multiselect(
     placeholder="Tous",
 )
 with db_session() as session:
-    rows = list_placements(session, actor, status=statuses or None)
+    all_rows = list_placements(session, actor)  # the actor's sites only (service scope)
     skills_ref = skill_options(session)
+by_id = {r.id: r for r in all_rows}
+
+# A link ``?periode=ID`` opens that period; an id out of the actor's scope is refused.
+linked = st.query_params.get("periode")
+if linked is not None and st.session_state.get("_periode_link") != linked:
+    st.session_state["_periode_link"] = linked
+    try:
+        wanted = int(linked)
+    except ValueError:
+        wanted = None
+    if wanted in by_id:
+        st.session_state[PICK] = wanted
+        st.session_state.pop("placement_pick", None)
+    else:
+        st.error("Cette période n'existe pas ou n'appartient pas à vos sites : accès refusé.")
+rows = [r for r in all_rows if not statuses or r.status in statuses]
 
 counts = pd.Series([r.status for r in rows]).value_counts().to_dict() if rows else {}
 cols = st.columns(max(1, len(statuses or PLACEMENT_STATUS_FR)))
@@ -46,39 +66,75 @@ if not rows:
     st.info("Aucune période avec ces statuts.")
     st.stop()
 
+st.caption("Cliquez sur une ligne pour ouvrir la période.")
 df = pd.DataFrame(
     [
         {
             "Stagiaire": r.learner_name,
             "Entreprise": r.company,
-            "Offre": r.title or r.rome_code,
+            "Offre": r.title or r.rome_code or "",
             "Du": fmt_date(r.start_date),
             "Au": fmt_date(r.end_date),
             "Statut": PLACEMENT_STATUS_FR.get(r.status, r.status),
-            "Note tuteur": r.tutor_rating,
+            "Note tuteur": str(r.tutor_rating) if r.tutor_rating else "",
             "Sortie": OUTCOME_FR.get(r.outcome, "") if r.outcome else "",
             "Incident": "oui" if r.incident else "",
         }
         for r in rows
     ]
 )
-st.dataframe(df, hide_index=True, width="stretch", key="placements_table")
+if len({r.site for r in rows}) > 1:  # the site only when it tells rows apart
+    df.insert(1, "Site", [r.site for r in rows])
+event = st.dataframe(
+    df,
+    hide_index=True,
+    width="stretch",
+    key="placements_table",
+    on_select="rerun",
+    selection_mode="single-row",
+)
+row = selected_row(event)
+row_key = (row, tuple(r.id for r in rows))
+if row is not None and st.session_state.get("_placements_row") != row_key:
+    st.session_state[PICK] = rows[row].id  # one click opens the period
+    st.session_state.pop("placement_pick", None)
+st.session_state["_placements_row"] = row_key
 
-by_id = {r.id: r for r in rows}
+options = [r.id for r in rows]
+current = st.session_state.get(PICK)
+if current in by_id and current not in options:  # e.g. just moved out of the status filter
+    options.append(current)
 pid = st.selectbox(
     "Période à suivre",
-    options=list(by_id),
-    index=None,
+    options=options,
+    index=options.index(current) if current in options else None,
     format_func=lambda i: (
         f"{by_id[i].learner_name} — {by_id[i].company} ({fmt_date(by_id[i].start_date)})"
     ),
-    placeholder="Choisissez une période",
+    placeholder="Choisissez une période (ou cliquez sur une ligne)",
     key="placement_pick",
 )
+st.session_state[PICK] = pid
+if pid is not None:
+    st.query_params["periode"] = str(pid)
+    st.session_state["_periode_link"] = str(pid)
+elif "periode" in st.query_params:
+    del st.query_params["periode"]
 if pid is None or not can_write:
     st.stop()
 p = by_id[pid]
-st.subheader(f"{p.learner_name} chez {p.company}")
+st.subheader(f"{md_escape(p.learner_name)} chez {md_escape(p.company)}", anchor=False)
+l1, l2, _ = st.columns([1, 1, 2])
+l1.page_link(
+    "pages/learners.py",
+    label="Fiche du stagiaire",
+    query_params={"stagiaire": str(p.learner_id)},
+)
+l2.page_link(
+    "pages/company.py",
+    label="Fiche de l'entreprise",
+    query_params={"entreprise": str(p.company_id)},
+)
 st.caption(
     f"Statut : **{PLACEMENT_STATUS_FR[p.status]}** — du {fmt_date(p.start_date)} au {fmt_date(p.end_date)}"
 )
@@ -116,43 +172,54 @@ if "cancelled" in {s.value for s in TRANSITIONS[p.status]}:
 
 if p.status in ("in_progress", "done"):
     st.markdown("**Évaluation du tuteur et sortie**")
-    with st.form(f"evaluation_{pid}"):
-        rating = st.selectbox(
-            "Note du tuteur (1 à 5)",
-            options=[None, 1, 2, 3, 4, 5],
-            index=p.tutor_rating or 0,
-            format_func=lambda r: "— (pas de note)" if r is None else str(r),
+    f = Form(f"evaluation_{pid}")
+    with f:
+        rating_options = [None, 1, 2, 3, 4, 5]
+        rating = f.selectbox(
+            "Note du tuteur (facultative)",
+            "tutor_rating",
+            rating_options,
+            index=rating_options.index(p.tutor_rating),
+            format_func=lambda v: "Pas de note" if v is None else f"{v} / 5",
+            errors=("évaluation du tuteur",),
+            placeholder=PLACEHOLDER,
         )
-        feedback = st.text_area("Appréciation du tuteur", value=p.tutor_feedback or "")
+        feedback = f.text_area(
+            "Appréciation du tuteur", "tutor_feedback", value=p.tutor_feedback or ""
+        )
         observed = st.multiselect(
             "Compétences observées",
             options=sorted(set(skills_ref) | set(split_list(p.skills_observed))),
             default=split_list(p.skills_observed),
-            placeholder="Choisir…",
+            placeholder=PLACEHOLDER_MULTI,
+            key=f.key("skills_observed"),
         )
-        incident = st.checkbox("Incident pendant la période", value=p.incident)
+        incident = f.checkbox("Incident pendant la période", "incident", value=p.incident)
         outcome_options = ["", *OUTCOME_FR]
-        outcome = st.selectbox(
+        outcome = f.selectbox(
             "Sortie",
-            options=outcome_options,
+            "outcome",
+            outcome_options,
             index=outcome_options.index(p.outcome or ""),
             format_func=lambda o: "—" if o == "" else OUTCOME_FR[o],
+            errors=("sortie", "statut"),
+            placeholder=PLACEHOLDER,
         )
-        if st.form_submit_button("Enregistrer l'évaluation"):
-            try:
-                with db_session() as session:
-                    record_follow_up(
-                        session,
-                        actor,
-                        pid,
-                        tutor_rating=rating,
-                        tutor_feedback=feedback,
-                        skills_observed=observed,
-                        incident=incident,
-                        outcome=outcome or None,
-                        expected_version=p.version,
-                    )
-            except PasserelleError as exc:
-                show_error(exc)
-            else:
-                _done("Évaluation enregistrée.")
+        submitted = st.form_submit_button("Enregistrer l'évaluation")
+    if submitted:
+        f.submit(
+            lambda session: record_follow_up(
+                session,
+                actor,
+                pid,
+                tutor_rating=rating,
+                tutor_feedback=feedback,
+                skills_observed=observed,
+                incident=incident,
+                outcome=outcome or None,
+                expected_version=p.version,
+            ),
+            success="Évaluation enregistrée.",
+            clear=False,
+        )
+    f.show_flash()

@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.errors import CapacityError, PasserelleError, ValidationError
-from crm.services.learners import list_learners, rome_options
+from crm.errors import CapacityError, PasserelleError
+from crm.labels import MOBILITY_MODE_FR
+from crm.services.learners import list_learners, rome_options, sites_for
 from crm.services.matching import suggestions_for
-from crm.services.placements import book_placement
-from matching.commute import MODE_LABELS_FR, reachable_km
+from crm.services.placements import book_placement, booking_options, default_period
+from matching.commute import reachable_km
+from pages._format import DATE_FORMAT, PLACEHOLDER, job_label, learner_label
+from pages._forms import Form, md_escape
 from pages._maps import suggestions_map
 from pages._ui import (
     db_session,
@@ -21,7 +24,6 @@ from pages._ui import (
 )
 
 TOP = 10
-PMSMP_DAYS = 14  # default length of a proposed immersion
 
 
 def show_map(profile, suggestions) -> None:
@@ -41,24 +43,96 @@ def show_map(profile, suggestions) -> None:
     suggestions_map((profile.latitude, profile.longitude), offers, radius, key="suggestions_map")
 
 
-def propose(actor, learner_id, offer_id, company_name, start, end) -> None:
-    """Book the placement (seat checked and taken in one transaction); report in the next run."""
-    try:
-        with db_session() as session:
-            book_placement(session, actor, learner_id, offer_id, start, end)
-    except CapacityError as exc:
-        st.session_state["suggest_flash"] = ("error", str(exc))
-    except ValidationError as exc:
-        message = "Proposition refusée : " + "; ".join(f"{k} : {v}" for k, v in exc.errors.items())
-        st.session_state["suggest_flash"] = ("error", message)
-    except PasserelleError as exc:
-        st.session_state["suggest_flash"] = ("error", str(exc))
-    else:
-        st.session_state["suggest_flash"] = (
-            "ok",
-            f"Période proposée chez {company_name} du {fmt_date(start)} au "
-            f"{fmt_date(end)} : suivez-la dans « Suivi des périodes ».",
+BOOKING = "suggest_booking"  # the offer whose booking dialog is open (survives reruns)
+
+
+def _open_booking(learner_id: int, sg, options) -> None:
+    st.session_state[BOOKING] = (learner_id, sg, options)
+
+
+def _close_booking() -> None:
+    st.session_state.pop(BOOKING, None)
+
+
+@st.dialog("Proposer une période", width="large", on_dismiss=_close_booking)
+def propose_dialog(actor, learner_id, learner_name, sg, options, earliest) -> None:
+    """Dates (default: the offer window, the usual PMSMP length), tutor, then confirm."""
+    st.markdown(f"**{md_escape(learner_name)}** chez **{md_escape(sg.company_name)}**")
+    st.caption(
+        f"{sg.title} — offre du {fmt_date(sg.start_date) or '…'} au {fmt_date(sg.end_date) or '…'}"
+        + (f" — {options.free_seats} place(s) libre(s) sur {options.seats}" if options else "")
+    )
+    start0, end0 = default_period(sg.start_date, sg.end_date, earliest)
+    f = Form(f"book_{learner_id}_{sg.offer_id}")
+    tutors = {t.id: t for t in (options.tutors if options else ())}
+    tutor_ids = list(tutors)
+    default_tutor = options.default_tutor_id if options else None
+    with f:
+        c1, c2 = st.columns(2)
+        with c1:
+            start = f.date_input(
+                "Début", "start_date", value=start0, format=DATE_FORMAT, errors=("dates", "âge")
+            )
+        with c2:
+            end = f.date_input(
+                "Fin", "end_date", value=end0, format=DATE_FORMAT, errors=("période",)
+            )
+        tutor_id = f.selectbox(
+            "Tuteur dans l'entreprise",
+            "tutor",
+            tutor_ids,
+            index=tutor_ids.index(default_tutor) if default_tutor in tutor_ids else None,
+            format_func=lambda i: (
+                f"{tutors[i].name}"
+                + (f" — {tutors[i].job_title}" if tutors[i].job_title else "")
+                + (" (tuteur)" if tutors[i].is_tutor else "")
+            ),
+            placeholder="Choisir un tuteur (facultatif)" if tutor_ids else "Aucun contact connu",
         )
+        submitted = st.form_submit_button("Confirmer la proposition", type="primary")
+    if submitted:
+
+        def _book(session) -> int:
+            try:
+                return book_placement(
+                    session, actor, learner_id, sg.offer_id, start, end, tutor_id=tutor_id
+                ).id
+            except CapacityError as exc:  # the seat went meanwhile: back to a fresh list
+                st.session_state["suggest_flash"] = ("error", str(exc))
+                raise
+
+        result = f.submit(_book, rerun=False)
+        if result is None and st.session_state.get("suggest_flash"):
+            _close_booking()
+            st.rerun()
+        if result is not None:
+            _close_booking()
+            st.session_state["suggest_flash"] = (
+                "ok",
+                f"Période proposée chez {sg.company_name} du {fmt_date(start)} au "
+                f"{fmt_date(end)} : suivez-la dans « Suivi des périodes ».",
+            )
+            st.rerun()
+        elif f.errors:
+            st.rerun(scope="fragment")  # the dialog stays open, values and errors kept
+
+
+def suggestion_card(sg, options) -> None:
+    with st.container(border=True):
+        st.markdown(
+            f"**{sg.rank}. {md_escape(sg.company_name)}** — {md_escape(sg.title)} · "
+            f"score **{sg.score * 100:.0f}/100**"
+        )
+        st.caption(md_escape(sg.explanation))
+        seats = f" — {options.free_seats} place(s) libre(s) sur {options.seats}" if options else ""
+        st.caption(f"Offre du {fmt_date(sg.start_date)} au {fmt_date(sg.end_date)}{seats}")
+        if actor.has(Perm.PLACEMENT_WRITE):
+            st.button(
+                "Proposer",
+                key=f"propose_{sg.offer_id}",
+                on_click=_open_booking,
+                args=(learner_id, sg, options),
+            )
 
 
 actor = require_actor(Perm.LEARNER_READ)
@@ -67,14 +141,22 @@ st.title("Suggestions")
 with db_session() as session:
     learners = list_learners(session, actor)
     romes = rome_options(session)
+    site_names = {s.id: s.name for s in sites_for(session, actor)}
 if not learners:
     st.info("Aucun stagiaire en parcours sur vos sites.")
     st.stop()
 labels = {
-    lr.id: f"{lr.last_name} {lr.first_name} ({', '.join(lr.project_codes) or 'projet à préciser'})"
+    lr.id: learner_label(lr.last_name, lr.first_name, site_names.get(lr.site_id), lr.entry_date)
     for lr in learners
 }
 ids = list(labels)
+# A link ``?stagiaire=ID`` (e.g. from the learner's file) opens the suggestions for that learner.
+linked = st.query_params.get("stagiaire")
+if linked is not None and st.session_state.get("_suggest_link") != linked:
+    st.session_state["_suggest_link"] = linked
+    if linked.isdigit():
+        st.session_state["learner_id"] = int(linked)
+        st.session_state.pop("suggest_learner", None)
 refuse_unlisted_learner(actor, labels)
 current = st.session_state.get("learner_id")
 learner_id = st.selectbox(
@@ -82,14 +164,24 @@ learner_id = st.selectbox(
     options=ids,
     index=ids.index(current) if current in ids else None,
     format_func=labels.get,
-    placeholder="Choisissez un stagiaire",
+    placeholder="Choisissez un stagiaire (tapez pour chercher)",
     key="suggest_learner",
 )
 if learner_id is None:
     st.info("Choisissez un stagiaire pour voir les offres qui lui correspondent.")
     st.stop()
 st.session_state["learner_id"] = learner_id
+st.query_params["stagiaire"] = str(learner_id)
+st.session_state["_suggest_link"] = str(learner_id)
 learner = next(lr for lr in learners if lr.id == learner_id)
+learner_name = f"{learner.first_name} {learner.last_name}"
+st.caption(
+    "Projet : "
+    + (
+        ", ".join(job_label(c, romes) for c in learner.project_codes)
+        or (learner.project_text or "à préciser")
+    )
+)
 
 today = dt.date.today()
 with st.expander("Filtres", expanded=False):
@@ -118,7 +210,8 @@ with st.expander("Filtres", expanded=False):
     job = f3.selectbox(
         "Métier",
         options=job_options,
-        format_func=lambda c: "Projet du stagiaire" if c == "" else romes.get(c, c),
+        format_func=lambda c: "Projet du stagiaire" if c == "" else job_label(c, romes),
+        placeholder=PLACEHOLDER,
         key=f"suggest_job_{learner_id}",
     )
 if isinstance(period, tuple) and len(period) == 2:
@@ -137,6 +230,7 @@ try:
             max_minutes=max_minutes,
             job=job or None,
         )
+        seat_info = booking_options(session, actor, [sg.offer_id for sg in suggestions])
 except PasserelleError as exc:
     show_error(exc)
     st.stop()
@@ -158,7 +252,7 @@ if not suggestions:
 
 st.caption(
     f"{len(suggestions)} offre(s) — trajet max {profile.max_commute_min:.0f} min "
-    f"({', '.join(MODE_LABELS_FR.get(m, m) for m in profile.modes)})"
+    f"({', '.join(MOBILITY_MODE_FR.get(m, m) for m in profile.modes)})"
 )
 table = pd.DataFrame(
     [
@@ -178,28 +272,46 @@ table = pd.DataFrame(
         for s in suggestions
     ]
 )
+fitting = [sg for sg in suggestions if sg.project_match != "none"]
+others = [sg for sg in suggestions if sg.project_match == "none"]
 left, right = st.columns([3, 2])
 with left:
-    for s in suggestions:
-        with st.container(border=True):
-            st.markdown(
-                f"**{s.rank}. {s.company_name}** — {s.title} · score **{s.score * 100:.0f}/100**"
-            )
-            st.caption(s.explanation)
-            st.caption(f"Offre du {fmt_date(s.start_date)} au {fmt_date(s.end_date)}")
-            if actor.has(Perm.PLACEMENT_WRITE):
-                begin = max(window[0] or today, s.start_date or today, today)
-                finish = begin + dt.timedelta(days=PMSMP_DAYS - 1)
-                if s.end_date and finish > s.end_date:
-                    finish = s.end_date
-                # A callback: it runs even if the offer is gone from the list on the next run.
-                st.button(
-                    "Proposer",
-                    key=f"propose_{s.offer_id}",
-                    on_click=propose,
-                    args=(actor, learner_id, s.offer_id, s.company_name, begin, finish),
-                )
+    if fitting:
+        st.markdown("**Offres qui correspondent au projet**")
+    else:
+        st.info("Aucune offre du métier visé ne passe les filtres : voyez les autres métiers.")
+    for sg in fitting:
+        suggestion_card(sg, seat_info.get(sg.offer_id))
+    if others:
+        with st.expander(f"Voir aussi d'autres métiers ({len(others)})", expanded=not fitting):
+            st.caption("Ces offres ne sont pas dans le projet du stagiaire : une découverte.")
+            for sg in others:
+                suggestion_card(sg, seat_info.get(sg.offer_id))
 with right:
     show_map(profile, suggestions)
-    st.markdown("**Détail des scores (sur 100)**")
-    st.dataframe(table, hide_index=True, width="stretch", key="suggest_scores")
+# The dialog stays open across reruns until booked or dismissed, even if the offer just
+# left the list (its last seat taken meanwhile: the service then says so).
+booking = st.session_state.get(BOOKING)
+if booking is not None and booking[0] == learner_id and actor.has(Perm.PLACEMENT_WRITE):
+    _, booked_sg, booked_options = booking
+    propose_dialog(
+        actor,
+        learner_id,
+        learner_name,
+        booked_sg,
+        booked_options,
+        window[0] if window else None,
+    )
+else:
+    _close_booking()
+st.markdown("**Détail des scores (sur 100)**")
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="suggest_scores",
+    column_config={
+        "Entreprise": st.column_config.TextColumn(width="medium"),
+        "Offre": st.column_config.TextColumn(width="large"),
+    },
+)

@@ -35,7 +35,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(database_url: str, **env) -> Iterator[str]:
+def streamlit_server(
+    database_url: str, script: str = "passerelle_app.py", **env
+) -> Iterator[str]:
+    """The app as ``make run`` serves it (passerelle_app.py: with the session-cookie routes)."""
     port = _free_port()
     environ = {**os.environ, "PASSERELLE_DATABASE_URL": database_url, **env}
     proc = subprocess.Popen(
@@ -44,7 +47,7 @@ def streamlit_server(database_url: str, **env) -> Iterator[str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "streamlit_app.py"),
+            str(ROOT / script),
             "--server.headless",
             "true",
             "--server.address",

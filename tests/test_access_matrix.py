@@ -637,6 +637,12 @@ MATRIX: list[Entry] = [
         note="the scope of the EXISTING row is checked, not only the target's",
     ),
     Entry(
+        "placements.booking_options",
+        lambda c: placements.booking_options(c.session, c.actor, [c.target.offer2_id]),
+        anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
+        note="company data (window, free seats, contacts): every role reads companies",
+    ),
+    Entry(
         "placements.change_status",
         lambda c: placements.change_status(c.session, c.actor, c.target.placement2_id, "confirmed"),
         own_site(TRAINER) | anywhere(ADMIN),

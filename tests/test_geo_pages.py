@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.db import make_engine, make_session_factory
@@ -29,11 +30,18 @@ def layer(deck: dict, layer_id: str) -> dict:
     return next(lay for lay in deck["layers"] if lay["id"] == layer_id)
 
 
+@pytest.fixture(autouse=True)
+def _offline_tiles(monkeypatch):
+    monkeypatch.setenv("PASSERELLE_MAP_TILES", "none")
+
+
 def assert_offline(deck: dict) -> None:
-    # pydeck's placeholder, dropped by Streamlit's component: no basemap host at all.
+    # No tile style (pydeck's placeholder, dropped by Streamlit's component), no host at
+    # all, and the outline background (sea, land, communes, names) drawn instead.
     assert deck.get("mapStyle") == "__MAP_STYLE__"
     assert "mapProvider" not in deck
     assert "http" not in json.dumps({k: v for k, v in deck.items() if k != "tooltip"})
+    assert {"sea", "departements", "communes", "labels"} <= {lay["id"] for lay in deck["layers"]}
 
 
 def test_demo_data_is_fully_placed(demo_url):
@@ -77,8 +85,13 @@ def test_company_file_has_a_small_pydeck_map(demo_sqlite_url, monkeypatch):
     assert not at.exception
     (deck,) = decks(at)
     assert_offline(deck)
-    (point,) = layer(deck, "companies")["data"]
-    assert (point["latitude"], point["longitude"]) == (lat, lon)
+    points = layer(deck, "companies")["data"]
+    point = points[-1]  # the company itself, drawn last (on top), in its status colour
+    assert (point["latitude"], point["longitude"]) == (lat, lon) and point["id"] == cid
+    assert point["color"] != [120, 120, 120, 110]
+    assert all(p["color"] == [120, 120, 120, 110] for p in points[:-1])  # neighbours faded
+    view = deck["initialViewState"]
+    assert (view["latitude"], view["longitude"]) == (lat, lon) and view["zoom"] >= 10
 
 
 def test_company_deck_skips_unplaced_and_sizes_by_free_seats():
@@ -113,13 +126,14 @@ def test_suggestions_deck_has_home_offers_and_reachable_radius():
     radius = layer(deck, "radius")
     assert radius["getRadius"] == 12000.0 and radius["radiusUnits"] == "meters"
     (offer,) = layer(deck, "offers")["data"]
-    assert offer["detail"] == "3.1 km — ≈ 22 min"
+    assert offer["detail"] == "3,1 km — ≈ 22 min"
     # The view is wide enough for the whole circle (Web Mercator, 420 px high map).
     view = deck["initialViewState"]
     circle_px = 2 * 12 / 111.2 / math.cos(math.radians(43.12)) * 512 / 360 * 2 ** view["zoom"]
     assert 200 < circle_px <= 420
     no_home = json.loads(suggestions_deck(None, offers, 12).to_json())
-    assert {lay["id"] for lay in no_home["layers"]} == {"communes", "offers"}
+    ids = {lay["id"] for lay in no_home["layers"]}
+    assert {"communes", "offers", "offer_numbers"} <= ids and not {"home", "radius"} & ids
     assert suggestions_deck(None, offers[1:], 12) is None
 
 

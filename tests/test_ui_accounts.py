@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from crm.auth import verify_password
-from crm.models import User
-from tests.ui_helpers import app_as, open_page
+from crm.models import User, utcnow
+from tests.ui_helpers import app_as, open_page, session_token_for
 
 SSO_LABEL = "Se connecter avec le compte de l'école"
 
@@ -16,7 +16,10 @@ SSO_LABEL = "Se connecter avec le compte de l'école"
 def test_idle_session_expires_back_to_login(demo_sqlite_url, monkeypatch):
     monkeypatch.setenv("PASSERELLE_SESSION_TIMEOUT_MIN", "30")
     at = app_as(demo_sqlite_url, monkeypatch, "officer")
-    at.session_state["last_seen"] = dt.datetime.now() - dt.timedelta(minutes=31)
+    # The server-side session was last used 31 minutes ago.
+    at.session_state["session_token"] = session_token_for(
+        demo_sqlite_url, "officer", now=utcnow() - dt.timedelta(minutes=31)
+    )
     at.run()
     assert not at.exception
     assert at.title[0].value == "Passerelle"
@@ -27,7 +30,9 @@ def test_idle_session_expires_back_to_login(demo_sqlite_url, monkeypatch):
 def test_recent_session_stays_open(demo_sqlite_url, monkeypatch):
     monkeypatch.setenv("PASSERELLE_SESSION_TIMEOUT_MIN", "30")
     at = app_as(demo_sqlite_url, monkeypatch, "officer")
-    at.session_state["last_seen"] = dt.datetime.now() - dt.timedelta(minutes=29)
+    at.session_state["session_token"] = session_token_for(
+        demo_sqlite_url, "officer", now=utcnow() - dt.timedelta(minutes=29)
+    )
     at.run()
     assert at.title[0].value == "Entreprises"
 
@@ -81,10 +86,10 @@ def test_admin_creates_disables_and_resets_a_user(demo_sqlite_url, monkeypatch, 
     at = open_page(app_as(url, monkeypatch, "admin"), "pages/admin_users.py")
     assert not at.exception and at.title[0].value == "Utilisateurs"
     assert "trainer" in list(at.dataframe[0].value["Identifiant"])
-    at.text_input(key="new_username").input("lea")
-    at.selectbox(key="new_role").select("trainer")
-    at.multiselect(key="new_sites").select("TPM")
-    at.text_input(key="new_password").input("mot-de-passe-de-lea")
+    at.text_input(key="create_user__username").input("lea")
+    at.selectbox(key="create_user__role").select("trainer")
+    at.multiselect(key="create_user__sites").select("TPM")
+    at.text_input(key="create_user__password").input("mot-de-passe-de-lea")
     at.button(key="FormSubmitter:create_user-Créer le compte").click().run()
     assert not at.exception
     assert "Compte « lea » créé." in [s.value for s in at.success]
@@ -124,25 +129,37 @@ def test_admin_creates_disables_and_resets_a_user(demo_sqlite_url, monkeypatch, 
     engine.dispose()
 
 
-def test_admin_settings_validates_json_and_saves(demo_sqlite_url, monkeypatch, tmp_path):
+def test_admin_settings_weights_are_labelled_sliders(demo_sqlite_url, monkeypatch, tmp_path):
     url = _writable_demo(demo_sqlite_url, tmp_path)
     at = open_page(app_as(url, monkeypatch, "admin"), "pages/admin_settings.py")
     assert not at.exception and at.title[0].value == "Paramètres"
-    assert at.number_input(key="retention").value == 24
-    assert at.number_input(key="dormant").value == 6
-    at.text_area(key="weights").input('{"project": "beaucoup"}')
+    assert at.number_input(key="settings__retention_months").value == 24
+    assert at.number_input(key="settings__dormant_months").value == 6
+    labels = {sl.label: sl.value for sl in at.slider}
+    assert labels == {
+        "Projet (métier visé)": 40,
+        "Trajet": 30,
+        "Compétences": 20,
+        "Disponibilité": 10,
+    }
+    # Every weight at zero is refused, in French, and what was set stays.
+    for sl in at.slider:
+        sl.set_value(0)
+    at.number_input(key="settings__retention_months").set_value(36)
     at.button[0].click().run()
+    assert not at.exception
     assert at.error[0].value.startswith("Rien n'a été enregistré")
-    at.text_area(key="weights").input("{pas du json")
-    at.button[0].click().run()
-    assert any("JSON invalide" in m.value for m in at.markdown)
-    at.text_area(key="weights").input('{"project": 3, "commute": 1}')
-    at.number_input(key="retention").set_value(36)
+    assert any("au moins un poids" in e.value for e in at.error)
+    assert at.number_input(key="settings__retention_months").value == 36
+    assert all(sl.value == 0 for sl in at.slider)
+    at.slider(key="settings__weight_project").set_value(100)
+    at.slider(key="settings__weight_commute").set_value(50)
     at.button[0].click().run()
     assert at.success[0].value == "Paramètres enregistrés."
     at = open_page(app_as(url, monkeypatch, "admin"), "pages/admin_settings.py")
-    assert at.number_input(key="retention").value == 36
-    assert '"project": 3.0' in at.text_area(key="weights").value
+    assert at.number_input(key="settings__retention_months").value == 36
+    assert at.slider(key="settings__weight_project").value == 100
+    assert at.slider(key="settings__weight_skills").value == 0
 
 
 def test_admin_audit_page_lists_and_filters(demo_sqlite_url, monkeypatch, tmp_path):
@@ -154,7 +171,8 @@ def test_admin_audit_page_lists_and_filters(demo_sqlite_url, monkeypatch, tmp_pa
     at = open_page(at, "pages/admin_audit.py")
     assert not at.exception and at.title[0].value == "Journal d'audit"
     table = at.dataframe[0].value
-    assert "login" in list(table["Action"])
+    assert "Connexion" in list(table["Action"])  # French labels, not codes
+    assert "Méthode : mot de passe" in list(table["Détails"])  # a summary, not JSON
     at.selectbox(key="audit_action").select("login").run()
-    assert set(at.dataframe[0].value["Action"]) == {"login"}
+    assert set(at.dataframe[0].value["Action"]) == {"Connexion"}
     assert "admin" in set(at.dataframe[0].value["Utilisateur"])  # this login, among earlier ones

@@ -45,15 +45,16 @@ def test_companies_fuzzy_search_filters_and_new_company_warns(demo_copy, monkeyp
     name = query(
         demo_copy, lambda s: s.scalar(select(Company.name).where(Company.ref == "DEMO-C0001"))
     )
-    at.text_input(key="new_name").input(name.upper())
-    at.text_input(key="new_siret").input("123")
+    at.text_input(key="new_company__name").input(name.upper())
+    at.text_input(key="new_company__siret").input("123")
     at.button(key="FormSubmitter:new_company-Créer l'entreprise").click().run()
-    assert any("SIRET" in m.value for m in at.markdown)  # per-field error
-    at.text_input(key="new_siret").input("")
+    assert any("SIRET" in e.value for e in at.error)  # per-field error, under the field
+    assert at.text_input(key="new_company__siret").value == "123"  # kept
+    at.text_input(key="new_company__siret").input("")
     at.button(key="FormSubmitter:new_company-Créer l'entreprise").click().run()
     assert "ressemble à une fiche existante" in at.warning[0].value
     before = query(demo_copy, lambda s: s.scalar(select(func.count()).select_from(Company)))
-    at.checkbox(key="new_confirm_duplicate").check()
+    at.checkbox(key="new_company__confirm_duplicate").check()
     at.button(key="FormSubmitter:new_company-Créer l'entreprise").click().run()
     assert "créée" in at.success[0].value
     assert (
@@ -68,29 +69,29 @@ def test_company_edit_with_field_errors_then_save(demo_copy, monkeypatch):
     )
     at = open_page(app_as(demo_copy, monkeypatch, "officer"), "pages/company.py", company_id=cid)
     assert not at.exception
-    at.text_input(key=f"edit_postcode_{cid}").input("830")
+    at.text_input(key=f"edit_company_{cid}__postcode").input("830")
     at.button(key=f"FormSubmitter:edit_company_{cid}-Enregistrer les modifications").click().run()
     assert not at.exception
     assert any("5 chiffres" in e.value for e in at.error)
-    at.text_input(key=f"edit_postcode_{cid}").input("83200")
-    at.text_input(key=f"edit_phone_{cid}").input("+33 4 94 99 88 77")
+    at.text_input(key=f"edit_company_{cid}__postcode").input("83200")
+    at.text_input(key=f"edit_company_{cid}__phone").input("+33 4 94 99 88 77")
     at.button(key=f"FormSubmitter:edit_company_{cid}-Enregistrer les modifications").click().run()
     assert "Fiche enregistrée." in [s.value for s in at.success]
     phone = query(demo_copy, lambda s: s.get(Company, cid).phone)
     assert phone == "04 94 99 88 77"
     # Contact, offer and contact log forms.
-    at.text_input(key=f"ct_last_{cid}").input("Nouveau")
+    at.text_input(key=f"add_contact_{cid}__last_name").input("Nouveau")
     at.button(key=f"FormSubmitter:add_contact_{cid}-Ajouter le contact").click().run()
     assert "Contact ajouté." in [s.value for s in at.success]
-    at.text_input(key=f"of_rome_{cid}").input("D1106")
-    at.text_input(key=f"of_title_{cid}").input("Vente")
+    at.text_input(key=f"add_offer_{cid}__rome_code").input("D1106")
+    at.text_input(key=f"add_offer_{cid}__title").input("Vente")
     at.button(key=f"FormSubmitter:add_offer_{cid}-Ajouter l'offre").click().run()
     assert "Offre ajoutée." in [s.value for s in at.success]
     offer_id = query(demo_copy, lambda s: s.scalar(select(func.max(Offer.id))))
     at.selectbox(key=f"of_pick_{cid}").set_value(offer_id)
     at.button(key=f"of_pause_{cid}").click().run()
     assert query(demo_copy, lambda s: s.get(Offer, offer_id).status) == "paused"
-    at.text_area(key=f"log_summary_company_{cid}").input("Appel de suivi")
+    at.text_area(key=f"log_company_{cid}__summary").input("Appel de suivi")
     at.button(key=f"FormSubmitter:log_company_{cid}-Enregistrer le contact").click().run()
     assert not at.exception
     n = query(
@@ -119,12 +120,12 @@ def test_journal_logs_and_followups_mark_done(demo_copy, monkeypatch):
     label = at.selectbox(key="journal_company").options[0]
     cid = query(
         demo_copy,
-        lambda s: s.scalar(select(Company.id).where(Company.name == label.rsplit(" (", 1)[0])),
+        lambda s: s.scalar(select(Company.id).where(Company.name == label.split(" — ")[0])),
     )
     at.selectbox(key="journal_company").set_value(cid).run()
-    at.text_area(key="log_summary_journal").input("Forum des métiers")
-    at.text_input(key="log_next_journal").input("Envoyer la plaquette")
-    at.date_input(key="log_due_journal").set_value(dt.date.today() - dt.timedelta(days=1))
+    at.text_area(key="log_journal__summary").input("Forum des métiers")
+    at.text_input(key="log_journal__next_action").input("Envoyer la plaquette")
+    at.date_input(key="log_journal__next_action_due").set_value(dt.date.today() + dt.timedelta(days=1))
     at.button(key="FormSubmitter:log_journal-Enregistrer le contact").click().run()
     assert not at.exception, cid
     assert "Contact enregistré dans le journal." in [s.value for s in at.success]

@@ -57,3 +57,21 @@ def test_officer_cannot_open_dashboard_admin_can(demo_sqlite_url, monkeypatch):
     assert not at.exception
     assert at.title[0].value == "Tableau de bord"
     assert len(at.multiselect(key="dash_sites").options) == 4
+
+
+def test_dashboard_filters_survive_a_visit_to_another_page(demo_sqlite_url, monkeypatch):
+    at = app_as(demo_sqlite_url, monkeypatch, "manager").run()
+    sites = at.multiselect(key="dash_sites")
+    tpm_id = sites.value[sites.options.index("TPM")]
+    sites.set_value([tpm_id]).run()
+    at.selectbox(key="dash_period").set_value("last_quarter").run()
+    at.selectbox(key="dash_sector").set_value("G").run()
+    assert not at.exception
+    at.switch_page("pages/companies.py").run()
+    assert not at.exception and at.title[0].value == "Entreprises"
+    at.switch_page("pages/dashboard.py").run()
+    assert not at.exception
+    assert at.multiselect(key="dash_sites").value == [tpm_id]
+    assert at.selectbox(key="dash_period").value == "last_quarter"
+    assert at.selectbox(key="dash_sector").value == "G"
+    assert list(at.dataframe[0].value["Site"]) == ["TPM", "Total"]

@@ -18,6 +18,7 @@ def test_page_says_database_unavailable_instead_of_crashing(monkeypatch):
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["actor"] = Actor(1, "officer", Role.OFFICER, frozenset({1}))
+    at.session_state["session_token"] = "any"  # the session check itself meets the dead database
     at.run()
     assert not at.exception
     assert any("base de données ne répond pas" in e.value for e in at.error)

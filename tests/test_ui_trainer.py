@@ -101,6 +101,12 @@ def test_suggestions_show_reasons_and_book(demo_copy, monkeypatch):
     assert len(offers_layer["data"]) == len(scores)
     propose = [b for b in at.button if b.label == "Proposer"]
     propose[0].click().run()
+    # "Proposer" asks the dates and the tutor first; nothing is booked yet.
+    dates = {d.label: d.value for d in at.date_input}
+    assert dates["Fin"] > dates["Début"]  # the usual PMSMP length by default
+    assert "Tuteur dans l'entreprise" in [sb.label for sb in at.selectbox]
+    confirm = next(b for b in at.button if b.label == "Confirmer la proposition")
+    confirm.click().run()
     assert not at.exception
     assert "Période proposée" in at.success[0].value
     engine, s = _db(demo_copy)
@@ -118,6 +124,7 @@ def test_suggestions_refuse_clearly_when_seat_gone(demo_copy, monkeypatch):
     at = open_page(at, "pages/suggestions.py", learner_id=lid)
     first_key = next(b.key for b in at.button if b.label == "Proposer")
     offer_id = int(first_key.removeprefix("propose_"))
+    at.button(key=first_key).click().run()  # the booking dialog opens
     # Meanwhile another trainer fills every remaining seat of that offer.
     engine, s = _db(demo_copy)
     offer = s.get(Offer, offer_id)
@@ -144,7 +151,7 @@ def test_suggestions_refuse_clearly_when_seat_gone(demo_copy, monkeypatch):
     s.commit()
     s.close()
     engine.dispose()
-    at.button(key=first_key).click().run()
+    next(b for b in at.button if b.label == "Confirmer la proposition").click().run()
     assert not at.exception
     assert "Plus de place libre" in at.error[0].value
     # ...and the full offer is no longer suggested.
@@ -172,8 +179,10 @@ def test_placements_follow_up(demo_copy, monkeypatch):
     assert at.title[0].value == "Suivi des périodes"
     assert len(at.dataframe[0].value) > 0
     at.selectbox(key="placement_pick").select(pid).run()
-    at.selectbox[1].select(5)  # the tutor's rating (optional: no default)
-    at.selectbox[2].select("employment")
+    # The tutor's rating is optional: no default note is saved silently.
+    assert at.selectbox(key=f"evaluation_{pid}__tutor_rating").value is None
+    at.selectbox(key=f"evaluation_{pid}__tutor_rating").select(5)
+    at.selectbox(key=f"evaluation_{pid}__outcome").select("employment")
     at.button(key=f"FormSubmitter:evaluation_{pid}-Enregistrer l'évaluation").click().run()
     assert not at.exception
     assert at.success[0].value == "Évaluation enregistrée."

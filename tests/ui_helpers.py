@@ -17,6 +17,19 @@ APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 60
 
 
+def session_token_for(url: str, username: str, now=None) -> str:
+    """Open a server-side session (as the login page does) and return its token."""
+    from crm.services import sessions
+
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        token, _ticket = sessions.open_session(s, user.id, now=now)
+        s.commit()
+    engine.dispose()
+    return token
+
+
 def actor_for(url: str, username: str) -> Actor:
     engine = make_engine(url)
     with make_session_factory(engine)() as s:
@@ -32,6 +45,7 @@ def app_as(url: str, monkeypatch, username: str | None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if username:
         at.session_state["actor"] = actor_for(url, username)
+        at.session_state["session_token"] = session_token_for(url, username)
     return at
 
 

@@ -30,7 +30,7 @@ from crm.models import (
     User,
 )
 from crm.reference import fold
-from crm.services.offers import seats_used
+from crm.services.offers import NO_FREE_SEATS, effective_status, seats_used
 
 DEFAULT_DORMANT_MONTHS = 6
 
@@ -91,7 +91,21 @@ def list_companies(
     if status:
         stmt = stmt.where(Company.status == status)
     rows = session.execute(stmt).all()
-    offers = session.execute(select(Offer.id, Offer.company_id, Offer.seats)).all()
+    # Current capacity only: closed and ended offers offer no seat (see offers.effective_status).
+    offers = [
+        o
+        for o in session.execute(
+            select(
+                Offer.id,
+                Offer.company_id,
+                Offer.seats,
+                Offer.status,
+                Offer.end_date,
+                Offer.paused_until,
+            )
+        )
+        if effective_status(o, today) not in NO_FREE_SEATS
+    ]
     used = seats_used(session, [o.id for o in offers])
     offered_by: dict[int, int] = {}
     used_by: dict[int, int] = {}
@@ -137,7 +151,14 @@ class OfferUsage:
     used: int
 
     @property
+    def status(self) -> str:
+        """Effective status (``"ended"`` once the end date is past)."""
+        return effective_status(self.offer)
+
+    @property
     def free(self) -> int:
+        if self.status in NO_FREE_SEATS:
+            return 0
         return max(0, self.offer.seats - self.used)
 
 

@@ -220,6 +220,8 @@ class FollowUp:
     kind: str
     summary: str
     overdue: bool
+    contact_name: str | None = None
+    contact_phone: str | None = None  # the contact's phone, else the company's
 
 
 @dataclass
@@ -235,8 +237,9 @@ def my_followups(
     authorize(actor, Perm.INTERACTION_WRITE)
     today = today or dt.date.today()
     rows = session.execute(
-        select(Interaction, Company.name)
+        select(Interaction, Company.name, Company.phone, Contact)
         .join(Company, Company.id == Interaction.company_id)
+        .outerjoin(Contact, Contact.id == Interaction.contact_id)
         .where(
             Interaction.author_id == actor.user_id,
             Interaction.next_action.is_not(None),
@@ -246,7 +249,7 @@ def my_followups(
     ).all()
     overdue, upcoming = [], []
     horizon = today + dt.timedelta(days=horizon_days)
-    for i, name in rows:
+    for i, name, company_phone, contact in rows:
         item = FollowUp(
             i.id,
             i.company_id,
@@ -256,6 +259,8 @@ def my_followups(
             i.kind,
             i.summary,
             overdue=i.next_action_due is not None and i.next_action_due < today,
+            contact_name=contact.full_name if contact is not None else None,
+            contact_phone=(contact.phone if contact is not None else None) or company_phone,
         )
         if item.overdue:
             overdue.append(item)

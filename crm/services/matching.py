@@ -168,6 +168,15 @@ def offer_index(session: Session, today: dt.date | None = None) -> OfferIndex:
     return index
 
 
+def _transit_timetable():
+    """Scheduled transit times from ``PASSERELLE_GTFS`` (zip paths), None when unset (cached)."""
+    import os
+
+    from matching.gtfs import load_timetable, split_paths
+
+    return load_timetable(split_paths(os.environ.get("PASSERELLE_GTFS")))
+
+
 def learner_profile(session: Session, learner: Learner) -> LearnerProfile:
     excluded = frozenset(
         session.scalars(
@@ -240,6 +249,7 @@ def suggestions_for(
         weights=weights or load_weights(session),
         today=today,
         per_company=per_company,
+        timetable=_transit_timetable(),
     )
 
 
@@ -312,7 +322,9 @@ def allocate_cohort(
                 else None
             )
             profile = dataclasses.replace(profile, available_from=a_from, available_to=a_to)
-        got = suggest(index, profile, top=top_k, weights=weights, today=today)
+        got = suggest(
+            index, profile, top=top_k, weights=weights, today=today, timetable=_transit_timetable()
+        )
         candidates[learner.id] = [(s.offer_id, s.score) for s in got]
     seats = {int(o): int(n) for o, n in zip(index.offer_id, index.free_seats, strict=True)}
     report = allocate(candidates, seats, order=[lr.id for lr in learners])

@@ -18,6 +18,7 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, NotFound, ValidationError
+from crm.labels import OFFER_STATUS_FR
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -66,6 +67,9 @@ OFFER_LABELS_FR = {
 }
 
 
+SEATS_MIN, SEATS_MAX = 1, 500  # an offer hosts at least one learner (forms use these bounds)
+
+
 def _skills(value):
     t = v.text(value, 5000)
     return join_list(re.split(r"[;\n]", t)) if t else ""
@@ -78,7 +82,7 @@ _VALIDATORS = {
     "title": lambda x: v.text(x, 200),
     "description": lambda x: v.text(x, 5000),
     "skills": _skills,
-    "seats": lambda x: v.integer(x, 0, 500),
+    "seats": lambda x: v.integer(x, SEATS_MIN, SEATS_MAX),
     "start_date": v.date,
     "end_date": v.date,
     "open_to_minors": v.boolean,
@@ -220,9 +224,20 @@ def close_offer(session: Session, actor: Actor, offer_id: int) -> Offer:
     return _set_status(session, actor, offer_id, OfferStatus.CLOSED.value, None, "close")
 
 
+# Effective status only (never stored): the offer's end date is past.
+ENDED = "ended"
+OFFER_EFFECTIVE_STATUS_FR = {**OFFER_STATUS_FR, ENDED: "Terminée"}
+NO_FREE_SEATS = frozenset({OfferStatus.CLOSED.value, ENDED})
+
+
 def effective_status(offer: Offer, today: dt.date | None = None) -> str:
-    """A paused offer whose pause is over counts as open."""
+    """The status users see: closed stays closed, an offer whose end date is past is
+    ``"ended"`` (never open, no free seat), a paused offer whose pause is over is open."""
     today = today or dt.date.today()
+    if offer.status == OfferStatus.CLOSED.value:
+        return offer.status
+    if offer.end_date is not None and offer.end_date < today:
+        return ENDED
     if (
         offer.status == OfferStatus.PAUSED.value
         and offer.paused_until
@@ -235,7 +250,11 @@ def effective_status(offer: Offer, today: dt.date | None = None) -> str:
 def list_offers(
     session: Session, actor: Actor, today: dt.date | None = None, include_closed: bool = False
 ) -> list[dict]:
-    """Every offer of live companies with seats used/free and its effective status."""
+    """Every offer of live companies with seats used/free and its effective status.
+
+    Closed and ended offers (end date past) are left out unless ``include_closed``;
+    their seats are never free.
+    """
     authorize(actor, Perm.COMPANY_READ)
     stmt = (
         select(Offer, Company)
@@ -248,7 +267,7 @@ def list_offers(
     out = []
     for o, c in pairs:
         status = effective_status(o, today)
-        if status == OfferStatus.CLOSED.value and not include_closed:
+        if status in NO_FREE_SEATS and not include_closed:
             continue
         out.append(
             {
@@ -263,7 +282,7 @@ def list_offers(
                 "end_date": o.end_date,
                 "seats": o.seats,
                 "used": used[o.id],
-                "free": max(0, o.seats - used[o.id]),
+                "free": 0 if status in NO_FREE_SEATS else max(0, o.seats - used[o.id]),
                 "open_to_minors": o.open_to_minors,
                 "status": status,
                 "paused_until": o.paused_until,

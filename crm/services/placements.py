@@ -34,6 +34,7 @@ from crm.errors import (
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
+    Contact,
     Learner,
     LearnerStatus,
     Offer,
@@ -62,6 +63,10 @@ STATUS_FR = {
     "done": "terminée",
     "cancelled": "annulée",
 }
+# The usual length of a PMSMP (période de mise en situation en milieu professionnel), in
+# days: the end date proposed by default when a trainer books a period.
+PMSMP_DAYS = 14
+
 ACTIVE_STATUSES = (
     PlacementStatus.PROPOSED.value,
     PlacementStatus.CONFIRMED.value,
@@ -198,6 +203,87 @@ def _check_booking(
     return learner, offer, company
 
 
+def default_period(
+    offer_start: dt.date | None,
+    offer_end: dt.date | None,
+    earliest: dt.date | None = None,
+    today: dt.date | None = None,
+) -> tuple[dt.date, dt.date]:
+    """The period proposed by default: from the first possible day, the usual PMSMP length,
+    within the offer's window (``earliest``: e.g. the learner's availability)."""
+    today = today or dt.date.today()
+    start = max(d for d in (today, offer_start, earliest) if d is not None)
+    end = start + dt.timedelta(days=PMSMP_DAYS - 1)
+    if offer_end is not None:
+        end = max(start, min(end, offer_end))
+    return start, end
+
+
+@dataclass(frozen=True)
+class TutorChoice:
+    id: int
+    name: str
+    job_title: str | None
+    phone: str | None
+    is_tutor: bool
+
+
+@dataclass(frozen=True)
+class BookingOptions:
+    """What the booking dialog offers for one offer: its window, free seats and tutors."""
+
+    offer_id: int
+    start_date: dt.date | None
+    end_date: dt.date | None
+    seats: int
+    free_seats: int
+    default_tutor_id: int | None
+    tutors: tuple[TutorChoice, ...]  # the company's active contacts, tutors first
+
+
+def booking_options(
+    session: Session, actor: Actor, offer_ids: list[int]
+) -> dict[int, BookingOptions]:
+    """Window, free seats and possible tutors of each offer (company data: every role reads it)."""
+    authorize(actor, Perm.COMPANY_READ)
+    ids = sorted(set(offer_ids))
+    if not ids:
+        return {}
+    offers = list(session.scalars(select(Offer).where(Offer.id.in_(ids))))
+    taken = dict(
+        session.execute(
+            select(Placement.offer_id, func.count())
+            .where(
+                Placement.offer_id.in_(ids),
+                Placement.status.in_([st.value for st in SEAT_HOLDING_STATUSES]),
+            )
+            .group_by(Placement.offer_id)
+        ).all()
+    )
+    company_ids = {o.company_id for o in offers}
+    contacts: dict[int, list[TutorChoice]] = {}
+    for c in session.scalars(
+        select(Contact)
+        .where(Contact.company_id.in_(company_ids), Contact.is_active.is_(True))
+        .order_by(Contact.is_tutor.desc(), Contact.last_name, Contact.id)
+    ):
+        contacts.setdefault(c.company_id, []).append(
+            TutorChoice(c.id, c.full_name, c.job_title, c.phone, bool(c.is_tutor))
+        )
+    return {
+        o.id: BookingOptions(
+            offer_id=o.id,
+            start_date=o.start_date,
+            end_date=o.end_date,
+            seats=o.seats,
+            free_seats=max(0, o.seats - taken.get(o.id, 0)),
+            default_tutor_id=o.tutor_id,
+            tutors=tuple(contacts.get(o.company_id, [])),
+        )
+        for o in offers
+    }
+
+
 def book_placement(
     session: Session,
     actor: Actor,
@@ -206,8 +292,12 @@ def book_placement(
     start: dt.date,
     end: dt.date,
     kind: str = PlacementKind.PMSMP.value,
+    tutor_id: int | None = None,
 ) -> Placement:
-    """Propose ``learner_id`` on ``offer_id`` from ``start`` to ``end``, taking one seat."""
+    """Propose ``learner_id`` on ``offer_id`` from ``start`` to ``end``, taking one seat.
+
+    ``tutor_id``: a contact of the offer's company (default: the offer's tutor).
+    """
     authorize(actor, Perm.PLACEMENT_WRITE)
     lock_offer(session, offer_id)  # before any read (SQLite: a write takes the lock)
     learner = session.get(Learner, learner_id)
@@ -217,11 +307,15 @@ def book_placement(
     learner, offer, _company = _check_booking(
         session, learner_id=learner_id, offer_id=offer_id, company_id=None, start=start, end=end
     )
+    if tutor_id is not None:
+        tutor = session.get(Contact, tutor_id)
+        if tutor is None or tutor.company_id != offer.company_id or not tutor.is_active:
+            raise ValidationError({"tuteur": "choisissez un contact actif de cette entreprise."})
     placement = Placement(
         learner_id=learner.id,
         offer_id=offer.id,
         company_id=offer.company_id,
-        tutor_id=offer.tutor_id,
+        tutor_id=tutor_id if tutor_id is not None else offer.tutor_id,
         kind=PlacementKind(kind).value,
         rome_code=offer.rome_code,
         start_date=start,

@@ -24,6 +24,7 @@ from crm.auth import (
 )
 from crm.errors import NotFound, ValidationError
 from crm.models import Role, Site, User, utcnow
+from crm.services import sessions
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> No
     if active:
         user.failed_logins = 0
         user.locked_until = None
+    else:
+        sessions.revoke_all_for_user(session, user.id)  # an open tab stops working at once
     audit.record(session, actor, "enable" if active else "disable", "user", user.id)
 
 
@@ -138,6 +141,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, new_password: s
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
+    sessions.revoke_all_for_user(session, user.id)
     audit.record(session, actor, "password_reset", "user", user.id)
 
 
@@ -163,8 +167,11 @@ def set_role_and_sites(
     if errors:
         raise ValidationError(errors)
     old_role = user.role
+    old_sites = {s.id for s in user.sites}
     user.role = role_value.value
     user.sites = sites
+    if old_role != user.role or old_sites != {s.id for s in sites}:
+        sessions.revoke_all_for_user(session, user.id)  # log in again with the new rights
     audit.record(
         session,
         actor,

@@ -1,0 +1,224 @@
+"""French labels for stored codes (enums, roles, audit actions, field names), kept in ONE place.
+
+Codes stay English in the database, the services and the exports that machines read;
+pages (and French exports) show these labels. ``label(mapping, code)`` never fails:
+an unknown code is shown as is, ``None`` as an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+ROLE_FR = {
+    "officer": "Chargé(e) de relations entreprises",
+    "trainer": "Formateur(rice) référent(e)",
+    "manager": "Direction",
+    "admin": "Administration",
+}
+PARTNER_STATUS_FR = {
+    "prospect": "Prospect",
+    "contacted": "Contacté",
+    "partner": "Partenaire",
+    "inactive": "Inactif",
+}
+INTERACTION_KIND_FR = {
+    "call": "Appel",
+    "visit": "Visite",
+    "email": "Courriel",
+    "meeting": "Réunion",
+    "event": "Événement",
+}
+PLACEMENT_STATUS_FR = {
+    "proposed": "Proposée",
+    "confirmed": "Confirmée",
+    "in_progress": "En cours",
+    "done": "Terminée",
+    "cancelled": "Annulée",
+}
+PLACEMENT_KIND_FR = {"stage": "Stage", "pmsmp": "PMSMP"}
+OFFER_STATUS_FR = {"open": "Ouverte", "paused": "En pause", "closed": "Fermée"}
+LEARNER_STATUS_FR = {"active": "En parcours", "exited": "Sorti(e)", "anonymised": "Anonymisé(e)"}
+OUTCOME_FR = {
+    "employment": "Emploi",
+    "apprenticeship": "Alternance",
+    "training": "Formation qualifiante",
+    "none": "Sans solution",
+}
+GEO_PRECISION_FR = {
+    "housenumber": "adresse exacte",
+    "street": "rue",
+    "commune": "commune (approximatif)",
+    "manual": "placé à la main",
+    "none": "non géocodé",
+}
+MOBILITY_MODE_FR = {
+    "walk": "À pied",
+    "bike": "Vélo",
+    "transit": "Transports en commun",
+    "scooter": "Scooter",
+    "car": "Voiture",
+}
+
+# What an audit event is about (AuditEvent.entity) and what was done (AuditEvent.action).
+ENTITY_FR = {
+    "user": "Compte",
+    "company": "Entreprise",
+    "contact": "Contact",
+    "interaction": "Échange",
+    "offer": "Offre",
+    "learner": "Stagiaire",
+    "placement": "Période",
+    "site": "Site",
+    "setting": "Paramètre",
+    "session": "Session",
+    "companies": "Entreprises",
+    "contacts": "Contacts",
+    "offers": "Offres",
+    "learners": "Stagiaires",
+    "placements": "Périodes",
+    "interactions": "Échanges",
+    "sites": "Sites",
+    "stats": "Statistiques",
+}
+AUDIT_ACTION_FR = {
+    "login": "Connexion",
+    "logout": "Déconnexion",
+    "lock": "Compte verrouillé",
+    "create": "Création",
+    "update": "Modification",
+    "status": "Changement de statut",
+    "enable": "Compte réactivé",
+    "disable": "Compte désactivé",
+    "password_change": "Mot de passe changé",
+    "password_reset": "Mot de passe réinitialisé",
+    "export": "Export",
+    "import": "Import",
+    "import_create": "Création par import",
+    "import_update": "Mise à jour par import",
+    "followup_done": "Relance faite",
+    "reschedule": "Relance reportée",
+    "merge": "Fusion",
+    "anonymise": "Anonymisation",
+    "purge": "Purge",
+    "open": "Offre ouverte",
+    "pause": "Offre en pause",
+    "close": "Offre fermée",
+    "geo.pin": "Position placée à la main",
+    "learner.create": "Stagiaire créé(e)",
+    "learner.update": "Stagiaire modifié(e)",
+    "placement.book": "Période réservée",
+    "placement.status": "Statut de période changé",
+    "placement.follow_up": "Suivi de période",
+}
+
+# Field names (validation errors, audit details) → French labels.
+FIELD_FR = {
+    "username": "Identifiant",
+    "password": "Mot de passe",
+    "display_name": "Nom affiché",
+    "email": "Courriel",
+    "role": "Rôle",
+    "site": "Site",
+    "sites": "Sites",
+    "site_id": "Site",
+    "matching_weights": "Poids du rapprochement",
+    "retention_months": "Durée de conservation (mois)",
+    "dormant_months": "Partenaire dormant après (mois)",
+    "old_role": "Ancien rôle",
+    "start_date": "Début",
+    "end_date": "Fin",
+    "tutor": "Tuteur",
+    "tutor_contact_id": "Tuteur",
+    "tutor_rating": "Note du tuteur",
+    "outcome": "Sortie",
+    "status": "Statut",
+    "seats": "Places",
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "birth_date": "Date de naissance",
+    "entry_date": "Date d'entrée",
+    "rome_code": "Code ROME",
+    "rome_codes": "Métiers visés",
+    "project_rome": "Projet (code ROME)",
+    "postcode": "Code postal",
+    "city": "Ville",
+    "address": "Adresse",
+    "phone": "Téléphone",
+    "notes": "Notes",
+    "support_notes": "Notes d'accompagnement",
+    "mobility_modes": "Déplacements",
+    "max_commute_min": "Trajet maximal (min)",
+    "skills": "Compétences",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "name": "Nom",
+    "siret": "SIRET",
+    "from_status": "Ancien statut",
+    "to_status": "Nouveau statut",
+    "method": "Méthode",
+    "minutes": "Minutes",
+    "rows": "Lignes",
+    "fields": "Champs",
+    "key": "Paramètre",
+    "company_id": "Entreprise",
+    "offer_id": "Offre",
+    "learner_id": "Stagiaire",
+    "merged_id": "Fiche fusionnée",
+    "placements": "Périodes",
+    "moved": "Éléments déplacés",
+    "filled": "Champs complétés",
+    "kind": "Type",
+}
+
+MATCHING_WEIGHT_FR = {
+    "project": "Projet (métier visé)",
+    "commute": "Trajet",
+    "skills": "Compétences",
+    "availability": "Disponibilité",
+}
+
+PERIOD_FIELDS = ("start_date", "end_date")
+
+
+def label(mapping: Mapping[str, str], code) -> str:
+    """The French label of ``code`` in ``mapping`` (the code itself if unknown, '' for None)."""
+    if code is None:
+        return ""
+    key = getattr(code, "value", code)
+    return mapping.get(key, str(key))
+
+
+def field_label(name: str) -> str:
+    """A field name (English key or already French) as shown to users."""
+    return FIELD_FR.get(name, name)
+
+
+def audit_summary(action: str, entity: str, details: Mapping | None) -> str:
+    """A readable French sentence-ish summary of an audit event's details (never JSON)."""
+    parts: list[str] = []
+    for key, value in (details or {}).items():
+        if value in (None, "", [], {}):
+            continue
+        name = field_label(key)
+        if key in ("fields", "filled") and isinstance(value, list | tuple):
+            shown = ", ".join(field_label(str(v)) for v in value)
+        elif key in ("from_status", "to_status", "status"):
+            shown = label(
+                {**PARTNER_STATUS_FR, **PLACEMENT_STATUS_FR, **OFFER_STATUS_FR}, str(value)
+            )
+        elif key in ("role", "old_role"):
+            shown = label(ROLE_FR, str(value))
+        elif key == "key":
+            shown = field_label(str(value))
+        elif key == "kind":
+            shown = label(ENTITY_FR, str(value))
+        elif key == "method":
+            shown = {"password": "mot de passe", "sso": "compte de l'école"}.get(value, str(value))
+        elif isinstance(value, list | tuple):
+            shown = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{field_label(str(k))} : {v}" for k, v in value.items())
+        else:
+            shown = str(value)
+        parts.append(f"{name} : {shown}")
+    return " ; ".join(parts)
