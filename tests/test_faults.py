@@ -15,7 +15,7 @@ from crm.auth import SYSTEM
 from crm.cli import main
 from crm.db import make_engine, make_session_factory
 from crm.errors import DatabaseUnavailable
-from crm.importer import import_data
+from crm.services.imports import import_data
 from crm.models import AuditEvent, Company, Role
 from crm.reference import find_commune
 from crm.services.companies import create_company, update_company
