@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,13 +112,16 @@ class BulkPlan:
         try:
             with session.begin_nested():
                 if self.new:
-                    keys = [c for c in self.columns if c not in ("id", "version")]
-                    rows = [{k: r.get(k) for k in keys} for r in self.new]
-                    ids = session.scalars(
-                        insert(self.model).returning(self.model.id, sort_by_parameter_order=True),
-                        rows,
-                    ).all()
+                    ids = _allocate_ids(session, self.model, len(self.new))
                     real = {r["id"]: new_id for r, new_id in zip(self.new, ids, strict=True)}
+                    keys = [c for c in self.columns if c != "version"]
+                    session.execute(
+                        insert(self.model.__table__),
+                        [
+                            {k: real[r["id"]] if k == "id" else r.get(k) for k in keys}
+                            for r in self.new
+                        ],
+                    )
                 if self.changed:
                     table = self.model.__table__
                     keys = [c for c in self.columns if c != "id"]
@@ -146,7 +149,7 @@ class BulkPlan:
                         )
                 if self.status_changes:
                     session.execute(
-                        insert(CompanyStatusChange),
+                        insert(CompanyStatusChange.__table__),
                         [
                             s | {"company_id": real.get(s["company_id"], s["company_id"])}
                             for s in self.status_changes
@@ -154,7 +157,7 @@ class BulkPlan:
                     )
                 if self.audits:
                     session.execute(
-                        insert(AuditEvent),
+                        insert(AuditEvent.__table__),
                         [
                             {
                                 "actor_id": self.actor.user_id,
@@ -175,6 +178,26 @@ class BulkPlan:
                 }
             ) from None
         session.expire_all()
+
+
+def _allocate_ids(session: Session, model, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``model``, taken inside the write transaction.
+
+    PostgreSQL: from the table's sequence (safe beside concurrent inserts). SQLite:
+    after the write lock is taken (a no-op UPDATE), max(id) + 1 ... (no other writer
+    can insert until this transaction ends). Explicit ids make the bulk INSERT a
+    plain executemany (no RETURNING to re-order).
+    """
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n},
+        )
+        return [r[0] for r in rows]
+    session.execute(update(table).where(text("1 = 0")).values(id=table.c.id))
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+    return list(range(start, start + n))
 
 
 def plan_import(

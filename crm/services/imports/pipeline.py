@@ -112,6 +112,7 @@ def _import_data(
 ) -> ImportReport:
     defaults = {k: val for k, val in (defaults or {}).items() if val not in (None, "")}
     authorize(actor, Perm.IMPORT)
+    own_transaction = not session.in_transaction()
     if kind not in KINDS:
         raise ValidationError(
             {"Type": f"Type d'import inconnu : choisissez parmi {', '.join(KINDS)}."}
@@ -131,6 +132,11 @@ def _import_data(
         plan = bulk.plan_import(session, actor, kind, rows, report, progress)
         write = not (report.rejected and not skip_invalid or dry_run)
         if write:
+            if own_transaction and session.in_transaction():
+                # End the read-only transaction of the check phase: the write starts a
+                # fresh one, so that on SQLite it waits for other writers (busy timeout)
+                # instead of failing on a stale read snapshot, and holds the lock briefly.
+                session.rollback()
             plan.write(session)
     else:
         write = _row_by_row(session, actor, kind, rows, report, progress, dry_run, skip_invalid)
