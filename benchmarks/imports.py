@@ -141,7 +141,7 @@ def _writer(url: str, stop: threading.Event, waits: list[float], failures: list[
                 s.merge(Setting(key=f"bench_writer_{n % 5}", value=n))
                 s.commit()
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
-            failures.append(type(exc).__name__)
+            failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:60]}")
         waits.append(time.perf_counter() - t)
         n += 1
         time.sleep(0.02)
@@ -228,7 +228,7 @@ def _line(label: str, r: dict) -> str:
     if r.get("writer_max_wait_s") is not None:
         extra = (
             f"  writer: {r['writer_saves']} saves, max wait {r['writer_max_wait_s']:.2f} s, "
-            f"failures {len(r['writer_failures'])}"
+            f"failures {len(r['writer_failures'])} {sorted(set(r['writer_failures']))}"
         )
     return (
         f"  {label:<34} {r['rows']:>7} rows {r['seconds']:8.2f} s {rate:9.0f} rows/s  "
