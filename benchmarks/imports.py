@@ -44,7 +44,7 @@ POSTCODES = [
     ("83130", "La Garde"),
     ("83160", "La Valette-du-Var"),
 ]
-WORDS = (
+WORDS = (  # noqa: SIM905 - a sentence of words reads better than a list
     "boulangerie garage hotel restaurant pharmacie atelier cabinet studio menuiserie plomberie "
     "librairie fleuriste boucherie epicerie coiffure pressing transport nettoyage jardin paysage "
     "imprimerie optique auto bio marine soleil azur provence mistral olivier lavande port cap "
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
             print(f"\n{backend}")
             results: dict[tuple, dict] = {}
 
-            def fresh():
+            def fresh(backend=backend):
                 if backend == "sqlite":
                     url = f"sqlite:///{tmpdir / f'bench_{uuid.uuid4().hex[:6]}.db'}"
                     _prepare_db(url)
