@@ -131,6 +131,19 @@ class Actor:
 SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN)
 
 
+def actor_for_username(session: Session, username: str) -> Actor:
+    """The Actor of an active account (scripts acting as a user, e.g. ``--as-user``).
+
+    Raises AuthenticationError (French) for an unknown or disabled account.
+    """
+    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise AuthenticationError(f"Utilisateur inconnu : « {username} ».")
+    if not user.is_active:
+        raise AuthenticationError(f"Le compte « {username} » est désactivé.")
+    return Actor.from_user(user)
+
+
 def authorize(actor: Actor, perm: Perm, site_id: int | None = None) -> None:
     """Raise :class:`PermissionDenied` unless ``actor`` may ``perm`` on ``site_id``."""
     if not actor.has(perm) or not actor.in_scope(site_id):

@@ -36,6 +36,7 @@ class Settings:
     max_failed_logins: int = 5
     lockout_min: int = 15
     max_upload_mb: int = 10
+    import_max_rows: int = 50_000  # rows per imported file (PASSERELLE_IMPORT_MAX_ROWS)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,4 +65,5 @@ def get_settings() -> Settings:
         max_failed_logins=int(_env("PASSERELLE_MAX_FAILED_LOGINS", "5")),
         lockout_min=int(_env("PASSERELLE_LOCKOUT_MIN", "15")),
         max_upload_mb=int(_env("PASSERELLE_MAX_UPLOAD_MB", "10")),
+        import_max_rows=int(_env("PASSERELLE_IMPORT_MAX_ROWS", "50000")),
     )

@@ -2,8 +2,9 @@
 
 Each function takes raw user input (usually a string, possibly ``None`` or a
 number read from a spreadsheet) and returns the normalised value to store, or
-raises :class:`FieldError` (a ``ValueError``) whose message is French and can be
-shown to the user as is. They never raise anything else, whatever the input.
+raises :class:`FieldError` (a ``PasserelleError`` and a ``ValueError``) whose
+message is French and can be shown to the user as is. Messages name the rule,
+never echo the value (a rejected import row must not copy a birth date into a report). They never raise anything else, whatever the input.
 
 Empty input (``None``, ``""``, blanks) returns ``None``: whether a field is
 required is the caller's business (see :func:`required`).
@@ -20,11 +21,16 @@ from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from crm.errors import PasserelleError
 from crm.reference import rome_labels
 
 
-class FieldError(ValueError):
-    """A field value is invalid; ``message`` is French, for the user."""
+class FieldError(PasserelleError, ValueError):
+    """A field value is invalid; ``message`` is French, for the user.
+
+    A PasserelleError, so that any path (form, import, CLI) that lets one through
+    shows the French message rather than a traceback.
+    """
 
     def __init__(self, message: str):
         self.message = message
@@ -133,7 +139,7 @@ def postcode(value) -> str | None:
         raise FieldError("Le code postal doit compter 5 chiffres (ex. 83000).")
     dept = int(t[:2])
     if dept == 0 or (dept > 95 and dept not in (97, 98)):
-        raise FieldError(f"Code postal {t} inconnu en France.")
+        raise FieldError("Code postal inconnu en France (département inexistant).")
     return t
 
 
@@ -293,7 +299,7 @@ def date(value) -> dt.date | None:
         if m:
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     except ValueError:
-        raise FieldError(f"Date impossible : {t[:20]}.") from None
+        raise FieldError("Date impossible : ce jour n'existe pas au calendrier.") from None
     raise FieldError("Date invalide : format attendu JJ/MM/AAAA ou AAAA-MM-JJ.")
 
 

@@ -1,7 +1,8 @@
 """The one CSV/XLSX import form (preview, dry run, rejected rows, likely duplicates).
 
 Used by the Import / export page (every kind) and the Stagiaires page (learners of
-the chosen site); both go through crm.importer.import_data.
+the chosen site); both go through crm.services.imports.import_data. The byte limit is
+checked before anything is read, the row limit while reading (preview included).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import streamlit as st
 from crm.auth import Actor
 from crm.config import get_settings
 from crm.errors import PasserelleError
-from crm.importer import ImportReport, import_data, read_table
+from crm.services.imports import ImportReport, check_upload_size, import_data, read_rows
 from pages._ui import db_session, show_error
 
 
@@ -72,7 +73,12 @@ def import_form(actor: Actor, kind: str, *, key: str = "import", defaults=None) 
         data, name = pasted.encode("utf-8"), "colle.csv"
     if data is not None:
         try:
-            preview = read_table(data, name)[:20]
+            check_upload_size(data)  # before anything is parsed
+        except PasserelleError as exc:
+            show_error(exc)
+            return
+        try:
+            preview = read_rows(data, name).rows[:20]
             st.dataframe(
                 pd.DataFrame([row for _, row in preview]),
                 hide_index=True,
@@ -85,6 +91,13 @@ def import_form(actor: Actor, kind: str, *, key: str = "import", defaults=None) 
         check = a.button("Vérifier (essai à blanc)", key=f"{key}_check")
         go = b.button("Importer", type="primary", key=f"{key}_go")
         if check or go:
+            bar = st.progress(0.0, text="Vérification des lignes…")
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(
+                    done / total if total else 1.0, text=f"{done} / {total} ligne(s) traitée(s)"
+                )
+
             try:
                 with db_session() as session:
                     report = import_data(
@@ -96,6 +109,7 @@ def import_form(actor: Actor, kind: str, *, key: str = "import", defaults=None) 
                         dry_run=check,
                         skip_invalid=skip,
                         defaults=defaults,
+                        progress=progress,
                     )
             except PasserelleError as exc:
                 show_error(exc)

@@ -7,8 +7,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.importer import COLUMNS
 from crm.labels import MOBILITY_MODE_FR as MODE_LABELS_FR
+from crm.services.imports import COLUMNS
 from crm.services.learners import (
     create_learner,
     list_learners,

@@ -44,7 +44,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 import crm.services
-from crm import importer, stats
+from crm import stats
+from crm.services import imports as importer
 from crm.auth import SYSTEM, Actor, Perm, authorize
 from crm.errors import PermissionDenied
 from crm.geo import service as geo_service
@@ -76,6 +77,8 @@ from crm.services import (
     settings,
     users,
 )
+from crm.services import imports as importer
+from crm.services.imports import bulk as import_bulk
 from tests.conftest import make_actor
 
 OFFICER, TRAINER, MANAGER, ADMIN = Role.OFFICER, Role.TRAINER, Role.MANAGER, Role.ADMIN
@@ -258,6 +261,15 @@ def _imported(report):
     if report.rejected and all(r.reason == denied for r in report.rejected):
         raise PermissionDenied()
     raise AssertionError(f"import rejected: {report.rejected!r}")
+
+
+def _planned(c: Call):
+    """The bulk path's check phase on one company row of the target's site."""
+    report = importer.ImportReport("companies")
+    row = {"name": f"Prévue {next(_counter)}", "site": c.target.site_name}
+    import_bulk.plan_import(c.session, c.actor, "companies", [(2, row)], report)
+    report.imported = not report.rejected
+    return report
 
 
 def _filters(c: Call) -> stats.StatsFilters:
@@ -749,7 +761,7 @@ MATRIX: list[Entry] = [
     ),
     # ------------------------------------------------------------------ imports and exports
     Entry(
-        "importer.import_data",
+        "imports.import_data",
         lambda c: _imported(
             importer.import_data(
                 c.session,
@@ -762,7 +774,7 @@ MATRIX: list[Entry] = [
         own_site(OFFICER) | anywhere(ADMIN),
     ),
     Entry(
-        "importer.import_data[learners]",
+        "imports.import_data[learners]",
         lambda c: _imported(
             importer.import_data(
                 c.session,
@@ -778,12 +790,18 @@ MATRIX: list[Entry] = [
         own_site(TRAINER) | anywhere(ADMIN),
     ),
     Entry(
-        "importer.export_frame",
+        "imports.plan_import",
+        lambda c: _imported(_planned(c)),
+        own_site(OFFICER) | anywhere(ADMIN),
+        note="the bulk path's checks, row by row, before any write",
+    ),
+    Entry(
+        "imports.export_frame",
         lambda c: importer.export_frame(c.session, c.actor, "companies"),
         anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
     ),
     Entry(
-        "importer.export_frame[learners]",
+        "imports.export_frame[learners]",
         lambda c: _check(
             c, _no_other_site_refs, importer.export_frame(c.session, c.actor, "learners")
         ),
@@ -791,14 +809,14 @@ MATRIX: list[Entry] = [
         note="no site argument: rows of other sites are filtered out (checked)",
     ),
     Entry(
-        "importer.export_frame[placements]",
+        "imports.export_frame[placements]",
         lambda c: _check(
             c, _no_other_site_refs, importer.export_frame(c.session, c.actor, "placements")
         ),
         anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
     ),
     Entry(
-        "importer.export_bytes",
+        "imports.export_bytes",
         lambda c: importer.export_bytes(c.session, c.actor, "offers", "offres.csv"),
         anywhere(OFFICER, TRAINER, MANAGER, ADMIN),
     ),
@@ -1119,15 +1137,27 @@ def test_access_matrix(session, world, entry):
 
 
 # Modules outside crm/services whose public (session, actor) functions are services too.
-OTHER_SERVICE_MODULES = ("crm.stats", "crm.importer", "crm.geo.service")
+OTHER_SERVICE_MODULES = ("crm.stats", "crm.geo.service")
+
+
+def _service_modules() -> list[tuple[str, str]]:
+    """(module, short name) of every service module; a package's modules share its name."""
+    out = []
+    for info in pkgutil.iter_modules(crm.services.__path__):
+        name = f"crm.services.{info.name}"
+        out.append((name, info.name))
+        if info.ispkg:
+            package = importlib.import_module(name)
+            out += [
+                (f"{name}.{sub.name}", info.name) for sub in pkgutil.iter_modules(package.__path__)
+            ]
+    return out + [(m, m.removeprefix("crm.")) for m in OTHER_SERVICE_MODULES]
 
 
 def _service_functions() -> list[str]:
-    modules = [f"crm.services.{info.name}" for info in pkgutil.iter_modules(crm.services.__path__)]
     names = []
-    for module_name in modules + list(OTHER_SERVICE_MODULES):
+    for module_name, short in _service_modules():
         module = importlib.import_module(module_name)
-        short = module_name.removeprefix("crm.services.").removeprefix("crm.")
         for fname, func in inspect.getmembers(module, inspect.isfunction):
             if fname.startswith("_") or func.__module__ != module.__name__:
                 continue

@@ -15,15 +15,14 @@ from crm.auth import SYSTEM
 from crm.cli import main
 from crm.db import make_engine, make_session_factory
 from crm.errors import DatabaseUnavailable
-from crm.importer import import_data
 from crm.models import AuditEvent, Company, Role
 from crm.reference import find_commune
 from crm.services.companies import create_company, update_company
+from crm.services.imports import import_data
 from tests.conftest import make_actor
 from tests.fake_geo_servers import fake_ban
 
 N_ROWS = 2000
-KILL_AFTER_STATEMENTS = 1000
 
 
 def _file(n: int = N_ROWS) -> bytes:
@@ -53,7 +52,8 @@ def test_connection_lost_mid_import_rolls_back_and_says_so(db_url, session, site
     def count(conn, cursor, statement, parameters, context, executemany):
         nonlocal statements
         statements += 1
-        if statements == KILL_AFTER_STATEMENTS:
+        # Mid-way: the file's companies are written (bulk path) and the audit rows are next.
+        if statement.startswith("INSERT INTO audit_events") and not reached.is_set():
             reached.set()
             if pg:
                 killed.wait(10)  # the next statement runs on a dead backend

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from crm.auth import SYSTEM
 from crm.errors import ValidationError
-from crm.importer import export_bytes, import_data, read_table
+from crm.services.imports import export_bytes, import_data, read_table
 from crm.models import AuditEvent, Company, Contact, Interaction, Learner, Offer, Placement, Site
 
 COMPANIES_CSV = """ref,name,siret,naf,sector,address,postcode,city,phone,email,website,site,status

@@ -394,7 +394,7 @@ GOOD = "L-1,Inès,Martin,TPM,2026-09-01,Toulon,83000,D1106,Ponctualité;Hygiène
 
 def test_import_learners_all_or_nothing_then_upsert(session, sites):
     """The learners import applies the learner form's rules (crm.services.learners)."""
-    from crm.importer import import_data
+    from crm.services.imports import import_data
 
     tpm, cavem = sites
     trainer = make_actor(session, Role.TRAINER, tpm)

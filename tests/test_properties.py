@@ -5,7 +5,7 @@ Validators (crm/validation.py) take anything a form or a spreadsheet can give
 a normalised value or raise ``FieldError`` with a French message; the value they
 return is a fixed point (validating it again gives it back unchanged).
 
-The importer (crm/importer.py) is fed random and malformed files: it either
+The importer (crm/services/imports/) is fed random and malformed files: it either
 imports cleanly or refuses with French per-file/per-row errors, and never writes
 half a file (row counts before/after, on SQLite and PostgreSQL).
 """
@@ -27,7 +27,7 @@ from crm import validation as v
 from crm.auth import SYSTEM
 from crm.db import make_engine, make_session_factory
 from crm.errors import ValidationError
-from crm.importer import KINDS, REQUIRED, import_data, read_table
+from crm.services.imports import KINDS, REQUIRED, import_data, read_table
 from crm.models import AuditEvent, Company, Contact, Interaction, Learner, Offer, Placement, Site
 
 EXAMPLES = 150

@@ -205,7 +205,23 @@ def test_duplicates_page_merges(demo_copy, monkeypatch):
     assert keep_id
 
 
+def capture_downloads(monkeypatch) -> dict:
+    """file name -> the callable a click on its (deferred) download button runs."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    built: dict = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        built[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return built
+
+
 def test_import_export_page(demo_copy, monkeypatch):
+    downloads = capture_downloads(monkeypatch)
     at = open_page(app_as(demo_copy, monkeypatch, "officer"), "pages/import_export.py")
     assert not at.exception and at.title[0].value == "Import / export"
     at.text_area(key="import_paste").input(
@@ -229,17 +245,15 @@ def test_import_export_page(demo_copy, monkeypatch):
         )
         == 1
     )
-    at.button(key="export_prepare").click().run()
-    assert not at.exception
-    assert (
-        query(
-            demo_copy,
-            lambda s: s.scalar(
-                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
-            ),
-        )
-        == 2
+    # One-click export: the file is built (and audited) when the button is clicked.
+    exports = lambda s: s.scalar(  # noqa: E731
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
     )
+    assert query(demo_copy, exports) == 0
+    assert {"entreprises.csv", "entreprises.xlsx"} <= set(downloads)
+    data = downloads["entreprises.csv"]()
+    assert "Nouvelle Entreprise Test" in data.decode("utf-8-sig")
+    assert query(demo_copy, exports) == 1
 
 
 def test_manager_export_only(demo_copy, monkeypatch):

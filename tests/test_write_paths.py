@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 
 from crm.db import make_engine, make_session_factory, run_in_transaction, session_scope
 from crm.errors import CapacityError, PermissionDenied, ValidationError
-from crm.importer import import_data
+from crm.services.imports import import_data
 from crm.models import (
     AuditEvent,
     Company,

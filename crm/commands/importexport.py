@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
 from crm.dedupe import DEFAULT_THRESHOLD, pairs_as_rows
-from crm.importer import KINDS, export_bytes, import_data
+from crm.errors import ValidationError
+from crm.services.imports.columns import KINDS
 
 
 def register(sub) -> None:
@@ -18,6 +20,17 @@ def register(sub) -> None:
     p.add_argument("--departements", help="sirene: départements to keep, e.g. 83,06,13")
     p.add_argument("--dry-run", action="store_true", help="check everything, import nothing")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows only")
+    p.add_argument(
+        "--as-user",
+        metavar="USERNAME",
+        help="import with this user's rights and sites, audited under their name (default: system)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
     p.set_defaults(func=_import)
     e = sub.add_parser("export", help="export a table to CSV or XLSX (by file extension)")
     e.add_argument("kind", choices=KINDS)
@@ -29,21 +42,53 @@ def register(sub) -> None:
     d.set_defaults(func=_duplicates)
 
 
+class ProgressBar:
+    """A one-line text progress bar on stderr: ``[#####.....]  52 % 26000/50000``."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = 100 if total <= 0 else min(100, done * 100 // total)
+        if pct == self.last:
+            return
+        self.last = pct
+        filled = self.width * pct // 100
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {pct:3d} % {done}/{total}")
+        if pct >= 100:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 def _import(args) -> int:
     if args.kind == "sirene":  # the INSEE register: chunked import (crm/commands/prospects.py)
         from crm.commands.prospects import import_sirene_command
 
         return import_sirene_command(args)
+    from crm.auth import actor_for_username
+    from crm.services.imports import check_upload_size, import_data
+
+    try:
+        size = args.file.stat().st_size
+    except OSError:
+        raise ValidationError({"Fichier": f"introuvable ou illisible : {args.file}"}) from None
+    check_upload_size(size)  # before reading anything
     data = args.file.read_bytes()
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     with unit_of_work() as session:
+        actor = actor_for_username(session, args.as_user) if args.as_user else SYSTEM
         report = import_data(
             session,
-            SYSTEM,
+            actor,
             args.kind,
             data,
             args.file.name,
             dry_run=args.dry_run,
             skip_invalid=args.skip_invalid,
+            progress=ProgressBar() if show else None,
         )
     print(report.summary())
     if report.unknown_columns:
@@ -61,6 +106,8 @@ def _import(args) -> int:
 
 
 def _export(args) -> int:
+    from crm.services.imports import export_bytes
+
     with unit_of_work() as session:
         data = export_bytes(session, SYSTEM, args.kind, args.file.name)
     args.file.write_bytes(data)

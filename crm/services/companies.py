@@ -451,10 +451,13 @@ PARTNER_STATUS_LABELS = {
 }
 
 
-def validate_company_fields(
-    session: Session, fields: dict, *, creating: bool
-) -> tuple[dict, dict[str, str]]:
-    """Clean values and French errors (field -> message) for company ``fields``."""
+def clean_company_fields(fields: dict, *, creating: bool) -> tuple[dict, dict[str, str]]:
+    """The database-free part of :func:`validate_company_fields`.
+
+    Each value through its validator (French messages keyed by field), the
+    coordinates pair and the required name; ``site_id``/``owner_id`` are left to
+    the caller. The bulk import uses it with its own precomputed lookups.
+    """
     unknown = set(fields) - set(COMPANY_FIELDS)
     if unknown:
         raise ValueError(f"unknown company fields: {sorted(unknown)}")
@@ -470,6 +473,17 @@ def validate_company_fields(
     v.coordinates_into(fields, clean, errors)
     if (creating or "name" in fields) and not clean.get("name") and "name" not in errors:
         errors["name"] = "La raison sociale est obligatoire."
+    return clean, errors
+
+
+REF_TAKEN = "Cette référence est déjà utilisée par une autre entreprise."
+
+
+def validate_company_fields(
+    session: Session, fields: dict, *, creating: bool
+) -> tuple[dict, dict[str, str]]:
+    """Clean values and French errors (field -> message) for company ``fields``."""
+    clean, errors = clean_company_fields(fields, creating=creating)
     for key, model in (("site_id", Site), ("owner_id", User)):
         if key in fields:
             raw = fields[key]
@@ -489,11 +503,11 @@ def validate_company_fields(
         stmt = select(Company.id).where(Company.ref == clean["ref"])
         existing = session.scalar(stmt)
         if existing is not None and existing != fields.get("_id"):
-            errors["ref"] = "Cette référence est déjà utilisée par une autre entreprise."
+            errors["ref"] = REF_TAKEN
     return clean, errors
 
 
-def _apply_location(session: Session, company: Company, *, geocoder=None) -> None:
+def apply_location(session: Session, company: Company, *, geocoder=None) -> None:
     """Place a company without coordinates from its address.
 
     The single place where a typed address becomes coordinates (the importer
@@ -547,7 +561,7 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     company = Company(**clean, source=source)
     if company.owner_id is None and actor.user_id is not None and actor.role == "officer":
         company.owner_id = actor.user_id
-    _apply_location(session, company, geocoder=geocoder)
+    apply_location(session, company, geocoder=geocoder)
     session.add(company)
     session.flush()
     _record_status(session, actor, company, None, company.status, "création")
@@ -604,10 +618,10 @@ def update_company(
             GeoPrecision.MANUAL.value if company.latitude is not None else GeoPrecision.NONE.value
         )
         if company.latitude is None:
-            _apply_location(session, company, geocoder=geocoder)
+            apply_location(session, company, geocoder=geocoder)
     elif location_changed:
         company.latitude = company.longitude = None
-        _apply_location(session, company, geocoder=geocoder)
+        apply_location(session, company, geocoder=geocoder)
     if company.status != old_status:
         _record_status(session, actor, company, old_status, company.status, reason)
     try:

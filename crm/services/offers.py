@@ -89,9 +89,24 @@ _VALIDATORS = {
 }
 
 
-def validate_offer_fields(
-    session: Session, fields: dict, *, creating: bool, company_id: int, current: Offer | None = None
+def seats_below_used(seats: int | None, used: int) -> str | None:
+    """The French error when an offer's seats would drop under the seats already held."""
+    if seats is not None and seats < used:
+        return f"{used} place(s) déjà occupée(s) : impossible de descendre en dessous."
+    return None
+
+
+def clean_offer_fields(
+    fields: dict,
+    *,
+    creating: bool,
+    current_period: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> tuple[dict, dict[str, str]]:
+    """The database-free part of :func:`validate_offer_fields` (no tutor, no seat count).
+
+    ``current_period`` is the (start, end) of the offer being updated. The bulk
+    import uses it with its own precomputed lookups.
+    """
     unknown = set(fields) - set(OFFER_LABELS_FR)
     if unknown:
         raise ValueError(f"unknown offer fields: {sorted(unknown)}")
@@ -109,16 +124,6 @@ def validate_offer_fields(
         except v.FieldError as exc:
             errors[key] = exc.message
     v.coordinates_into(fields, clean, errors)
-    if "tutor_id" in fields:
-        tid = fields["tutor_id"]
-        if tid in (None, ""):
-            clean["tutor_id"] = None
-        else:
-            tutor = session.get(Contact, tid) if isinstance(tid, int) else None
-            if tutor is None or tutor.company_id != company_id:
-                errors["tutor_id"] = "Ce tuteur n'est pas un contact de cette entreprise."
-            else:
-                clean["tutor_id"] = tid
     for key, msg in (
         ("rome_code", "Le code ROME est obligatoire."),
         ("title", "L'intitulé est obligatoire."),
@@ -129,16 +134,32 @@ def validate_offer_fields(
         clean["seats"] = 1
     if "open_to_minors" in clean and clean["open_to_minors"] is None:
         clean["open_to_minors"] = True
-    start = clean.get("start_date", current.start_date if current else None)
-    end = clean.get("end_date", current.end_date if current else None)
+    start = clean.get("start_date", current_period[0])
+    end = clean.get("end_date", current_period[1])
     if start and end and end < start and "end_date" not in errors:
         errors["end_date"] = "La fin doit être après le début."
+    return clean, errors
+
+
+def validate_offer_fields(
+    session: Session, fields: dict, *, creating: bool, company_id: int, current: Offer | None = None
+) -> tuple[dict, dict[str, str]]:
+    period = (current.start_date, current.end_date) if current is not None else (None, None)
+    clean, errors = clean_offer_fields(fields, creating=creating, current_period=period)
+    if "tutor_id" in fields:
+        tid = fields["tutor_id"]
+        if tid in (None, ""):
+            clean["tutor_id"] = None
+        else:
+            tutor = session.get(Contact, tid) if isinstance(tid, int) else None
+            if tutor is None or tutor.company_id != company_id:
+                errors["tutor_id"] = "Ce tuteur n'est pas un contact de cette entreprise."
+            else:
+                clean["tutor_id"] = tid
     if current is not None and "seats" in clean and clean["seats"] is not None:
-        used = seats_used(session, [current.id])[current.id]
-        if clean["seats"] < used:
-            errors["seats"] = (
-                f"{used} place(s) déjà occupée(s) : impossible de descendre en dessous."
-            )
+        msg = seats_below_used(clean["seats"], seats_used(session, [current.id])[current.id])
+        if msg:
+            errors["seats"] = msg
     return clean, errors
 
 

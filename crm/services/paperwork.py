@@ -527,7 +527,7 @@ def upload_scan(
     session: Session, actor: Actor, placement_id: int, filename: str, data: bytes
 ) -> int:
     """Keep a scanned signed agreement (PDF only, size limit); returns the scan id."""
-    from crm.uploads import check_upload_size
+    from crm.services.imports import check_upload_size
 
     r = _load_for_write(session, actor, placement_id)
     check_upload_size(data, "scan")
