@@ -137,6 +137,17 @@ def writer_session(factory: Callable[..., Session]) -> Session:
     return factory()
 
 
+def reader_session(session: Session) -> Session:
+    """A separate session on ``session``'s database whose transactions begin deferred.
+
+    For long read-only phases inside a writer unit of work (an import checking a
+    whole file): on SQLite they must not hold the write lock, so other users' saves
+    go on; the write that follows starts its own short writer transaction.
+    """
+    bind = session.get_bind()
+    return Session(bind=bind.execution_options(**{WRITER_OPTION: False}))
+
+
 @contextlib.contextmanager
 def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error.

@@ -45,7 +45,6 @@ from sqlalchemy.orm import Session
 
 import crm.services
 from crm import stats
-from crm.services import imports as importer
 from crm.auth import SYSTEM, Actor, Perm, authorize
 from crm.errors import PermissionDenied
 from crm.geo import service as geo_service

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from crm.auth import SYSTEM
 from crm.errors import ValidationError
-from crm.services.imports import export_bytes, import_data, read_table
 from crm.models import AuditEvent, Company, Contact, Interaction, Learner, Offer, Placement, Site
+from crm.services.imports import export_bytes, import_data, read_table
 
 COMPANIES_CSV = """ref,name,siret,naf,sector,address,postcode,city,phone,email,website,site,status
 C1,Boulangerie Martin,732 829 320 00074,1071C,Alimentation,12 avenue Foch,83000,Toulon,04.94.12.34.56,contact@martin.fr,www.martin.fr,TPM,partner

@@ -349,3 +349,82 @@ def test_page_limits_kinds_and_templates(demo_copy, monkeypatch):
     assert "1 Mo au plus" in shown
     assert not [b for b in at.button if b.key == "import_go"]  # refused before parsing
     assert "entreprises.csv" in downloads
+
+
+def test_an_offer_import_lowering_seats_refuses_when_a_booking_came_meanwhile(
+    session, sites, engine, monkeypatch
+):
+    """The check phase counts bookings without a lock: the write counts them again, so a
+    booking made between the two never leaves an offer with fewer seats than periods."""
+    import crm.services.imports.bulk as bulk
+    from crm.services.placements import book_placement
+    from tests.test_placements import END, START, _company, _learner, _offer
+
+    tpm, _ = sites
+    trainer = make_actor(session, Role.TRAINER, tpm)
+    company = _company(session, tpm, ref="C-SEATS")
+    offer = _offer(session, company, seats=2, ref="O-SEATS")
+    first = _learner(session, trainer, tpm)
+    second = _learner(session, trainer, tpm, first_name="Noa")
+    book_placement(session, trainer, first.id, offer.id, START, END)
+    session.commit()
+    offer_id, second_id = offer.id, second.id
+    csv = f"ref;company_ref;rome;title;seats\nO-SEATS;C-SEATS;D1106;{offer.title};1\n"
+
+    original = bulk.BulkPlan.write
+
+    def booking_meanwhile(self, write_session):
+        other = make_session_factory(engine)()
+        try:  # another trainer books the second seat between the check and the write
+            book_placement(other, trainer, second_id, offer_id, START, END)
+            other.commit()
+        finally:
+            other.close()
+        return original(self, write_session)
+
+    monkeypatch.setattr(bulk.BulkPlan, "write", booking_meanwhile)
+    with pytest.raises(ValidationError) as exc:
+        import_data(session, SYSTEM, "offers", csv.encode(), "offres.csv")
+    assert "pendant l'import" in str(exc.value)
+    session.rollback()
+    assert session.get(Offer, offer_id, populate_existing=True).seats == 2  # nothing written
+
+
+def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine, monkeypatch):
+    """The check phase of a bulk import reads only: another user's save during it goes
+    through at once (on SQLite it would otherwise wait for the whole check)."""
+    import time
+
+    from sqlalchemy import update
+
+    import crm.services.imports.bulk as bulk
+    from crm.db import writer_session
+
+    tpm, _ = sites
+    session.add(Company(name="Garage du Port", site_id=tpm.id, ref="C-BUSY"))
+    session.commit()
+    original = bulk.plan_import
+    waited: list[float] = []
+
+    def check_while_someone_saves(reader, *args, **kwargs):
+        plan = original(reader, *args, **kwargs)  # the check phase has read everything
+        other = writer_session(make_session_factory(engine))
+        t0 = time.monotonic()
+        try:
+            other.execute(update(Company).where(Company.ref == "C-BUSY").values(phone=None))
+            other.commit()
+        finally:
+            other.close()
+        waited.append(time.monotonic() - t0)
+        return plan
+
+    monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
+    csv = "ref;name;postcode;city;site\nC-NEW;Boulangerie Martin;83000;Toulon;TPM\n"
+    unit = writer_session(make_session_factory(engine))  # a unit of work as the page opens it
+    try:
+        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
+        unit.commit()
+    finally:
+        unit.close()
+    assert report.imported and report.created == 1, report
+    assert waited and waited[0] < 5, waited

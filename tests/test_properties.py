@@ -27,8 +27,8 @@ from crm import validation as v
 from crm.auth import SYSTEM
 from crm.db import make_engine, make_session_factory
 from crm.errors import ValidationError
-from crm.services.imports import KINDS, REQUIRED, import_data, read_table
 from crm.models import AuditEvent, Company, Contact, Interaction, Learner, Offer, Placement, Site
+from crm.services.imports import KINDS, REQUIRED, import_data, read_table
 
 EXAMPLES = 150
 

@@ -22,7 +22,6 @@ from sqlalchemy import func, select, text
 
 from crm.db import make_engine, make_session_factory, run_in_transaction, session_scope
 from crm.errors import CapacityError, PermissionDenied, ValidationError
-from crm.services.imports import import_data
 from crm.models import (
     AuditEvent,
     Company,
@@ -34,6 +33,7 @@ from crm.models import (
     Role,
 )
 from crm.services.contacts import upsert_contact
+from crm.services.imports import import_data
 from crm.services.interactions import (
     log_interaction,
     mark_done,

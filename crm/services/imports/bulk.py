@@ -147,6 +147,8 @@ class BulkPlan:
                             "Des fiches du fichier ont été modifiées par quelqu'un d'autre "
                             "pendant l'import : rien n'a été importé, réessayez."
                         )
+                    if self.model is Offer:
+                        self._check_seats_still_cover_bookings(session)
                 if self.status_changes:
                     session.execute(
                         insert(CompanyStatusChange.__table__),
@@ -178,6 +180,38 @@ class BulkPlan:
                 }
             ) from None
         session.expire_all()
+
+    def _check_seats_still_cover_bookings(self, session: Session) -> None:
+        """Seats lowered by the file must still cover the seats held now.
+
+        The check phase counted bookings without a lock; a booking may have come
+        since. Counted again after the UPDATE, inside the write transaction: on
+        PostgreSQL the updated rows are locked (a booking waits for this commit, then
+        sees the new seats); on SQLite the transaction holds the write lock.
+        """
+        held = dict(
+            session.execute(
+                select(Placement.offer_id, func.count())
+                .where(
+                    Placement.offer_id.is_not(None),
+                    Placement.status.in_([s.value for s in SEAT_HOLDING_STATUSES]),
+                )
+                .group_by(Placement.offer_id)
+            ).all()
+        )
+        short = [
+            r.get("ref") or str(cid)
+            for cid, r in self.changed.items()
+            if r.get("seats") is not None and r["seats"] < held.get(cid, 0)
+        ]
+        if short:
+            raise ValidationError(
+                {
+                    "places": "des périodes ont été réservées pendant l'import : moins de "
+                    f"places que de périodes en cours pour {', '.join(short[:5])}"
+                    f"{' …' if len(short) > 5 else ''}. Rien n'a été importé, réessayez."
+                }
+            )
 
 
 def _allocate_ids(session: Session, model, n: int) -> list[int]:

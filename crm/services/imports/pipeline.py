@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
+from crm.db import reader_session
 from crm.errors import DatabaseUnavailable, PasserelleError, PermissionDenied, ValidationError
 from crm.services.imports import bulk
 from crm.services.imports.columns import KINDS, REQUIRED, clean_cell, header_map
@@ -129,7 +130,13 @@ def _import_data(
         )
     rows = _prepare_rows(kind, table.rows, mapping, defaults, report)
     if kind in BULK_KINDS and bulk_path:
-        plan = bulk.plan_import(session, actor, kind, rows, report, progress)
+        if own_transaction:
+            # The check phase only reads: on SQLite it must not hold the write lock
+            # (other users keep saving while a big file is checked).
+            with reader_session(session) as reader:
+                plan = bulk.plan_import(reader, actor, kind, rows, report, progress)
+        else:
+            plan = bulk.plan_import(session, actor, kind, rows, report, progress)
         write = not (report.rejected and not skip_invalid or dry_run)
         if write:
             if own_transaction and session.in_transaction():
