@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import chromium_page, login, streamlit_server
+from tests.test_browser_officer import click_first_row
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +31,8 @@ def test_officer_logs_in_lists_companies_and_opens_one(demo_copy, tmp_path):
         page.get_by_label("Rechercher (nom, SIRET, ville)").fill("Marine Levage")
         page.keyboard.press("Enter")
         expect(page.get_by_text("1 entreprise(s)", exact=True)).to_be_visible()
-        # Open the file through the picker and the button.
-        page.get_by_test_id("stSelectbox").filter(has_text="Ouvrir la fiche de").click()
-        page.get_by_role("option", name="Marine Levage").click()
-        page.get_by_role("button", name="Ouvrir la fiche").click()
+        # One click on the row opens the company file.
+        click_first_row(page)
         expect(page.get_by_role("heading", name="Marine Levage")).to_be_visible()
         expect(page.get_by_role("heading", name="Capacité d'accueil")).to_be_visible()
         page.screenshot(path=str(tmp_path / "company.png"), full_page=True)
