@@ -36,6 +36,7 @@ def show_map(profile, suggestions) -> None:
             "company": sg.company_name,
             "minutes": sg.commute_min,
             "distance_km": sg.distance_km,
+            "company_id": sg.company_id,  # a click on the marker opens the company file
         }
         for sg in suggestions
     ]
