@@ -337,6 +337,7 @@ def cohort_suggestions(
     *,
     top: int = 10,
     today: dt.date | None = None,
+    per_company: int | None = 1,
 ) -> Iterator[tuple[Learner, list[Suggestion]]]:
     """Suggestions for many learners (``passerelle match --all``): the same ranking as
     :func:`suggestions_for`, with one scope check per site, one freshness check of the
@@ -346,7 +347,17 @@ def cohort_suggestions(
         authorize(actor, Perm.LEARNER_READ, site_id)
     run = matching_run(session, today)
     for learner, profile in zip(learners, learner_profiles(session, learners), strict=True):
-        yield learner, suggest(run.index, profile, top=top, weights=run.weights, today=run.today)
+        yield (
+            learner,
+            suggest(
+                run.index,
+                profile,
+                top=top,
+                weights=run.weights,
+                today=run.today,
+                per_company=per_company,
+            ),
+        )
 
 
 @dataclass
