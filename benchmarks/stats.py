@@ -7,7 +7,7 @@ Generates a network (20 sites, 10,000 companies, 100,000 interactions, 20,000
 placements, with the learners, offers and status history they need) by bulk
 Core inserts into a fresh SQLite file and a fresh PostgreSQL database (created
 and dropped here), then times on each:
-- the whole dashboard's queries (``crm.stats.dashboard`` + unused offers + map
+- the whole dashboard's queries (``crm.services.stats.dashboard`` + unused offers + map
   points), first run, median and best of 5;
 - the naive way: read every table into pandas and compute the same figures,
   checking that the headline figures agree.
@@ -43,7 +43,7 @@ from crm.models import (
     User,
 )
 from crm.reference import load_reference_tables, rome_jobs
-from crm.stats import (
+from crm.services.stats import (
     StatsFilters,
     dashboard,
     naf_division_sections,

@@ -9,8 +9,7 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
-from crm.stats import (
+from crm.services.stats import (
     PERIOD_PRESETS,
     TITLES,
     StatsFilters,
@@ -24,6 +23,7 @@ from crm.stats import (
     sites_for,
     unused_offers,
 )
+from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from pages._maps import company_map
 from pages._ui import db_session, fmt_date, require_actor, show_error
 

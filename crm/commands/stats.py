@@ -14,7 +14,7 @@ from crm.auth import SYSTEM, Actor
 from crm.commands._common import unit_of_work
 from crm.errors import ValidationError
 from crm.models import Site, User
-from crm.stats import TITLES, StatsFilters, dashboard, period_preset
+from crm.services.stats import TITLES, StatsFilters, dashboard, period_preset
 
 
 def register(sub) -> None:
