@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from crm.backup import FORMATS, backup, restore
-from crm.config import get_settings
+from crm.constants import BACKUP_FORMATS as FORMATS
 
 
 def register(sub) -> None:
@@ -31,12 +30,18 @@ def register(sub) -> None:
 
 
 def _backup(args) -> int:
+    from crm.backup import backup
+    from crm.config import get_settings
+
     info = backup(get_settings().database_url, args.file, fmt=args.format)
     print(f"Backup written: {info}")
     return 0
 
 
 def _restore(args) -> int:
+    from crm.backup import restore
+    from crm.config import get_settings
+
     if not args.yes:
         if not sys.stdin.isatty():
             print("error: restore replaces every row of the database; add --yes", file=sys.stderr)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
-from crm.dedupe import DEFAULT_THRESHOLD, pairs_as_rows
-from crm.importer import KINDS, export_bytes, import_data
+from crm.constants import DUPLICATE_THRESHOLD as DEFAULT_THRESHOLD
+from crm.constants import IMPORT_KINDS as KINDS
 
 
 def register(sub) -> None:
@@ -29,6 +28,9 @@ def register(sub) -> None:
 
 
 def _import(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.importer import import_data
+
     data = args.file.read_bytes()
     with unit_of_work() as session:
         report = import_data(
@@ -56,6 +58,9 @@ def _import(args) -> int:
 
 
 def _export(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.importer import export_bytes
+
     with unit_of_work() as session:
         data = export_bytes(session, SYSTEM, args.kind, args.file.name)
     args.file.write_bytes(data)
@@ -66,6 +71,8 @@ def _export(args) -> int:
 def _duplicates(args) -> int:
     import csv
 
+    from crm.auth import SYSTEM
+    from crm.dedupe import pairs_as_rows
     from crm.services.merge import duplicate_pairs
 
     with unit_of_work() as session:
