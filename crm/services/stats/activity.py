@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
+    case,
     cast,
     func,
     literal,
@@ -88,12 +89,13 @@ def _officer_week_counts(session: Session, ids: list[int], filters: StatsFilters
     ix_interactions_date_author (no per-row julianday(), no sort of the year's rows).
     PostgreSQL: the week from date arithmetic, which is cheap there, hash-aggregated.
     """
-    in_scope = (
-        select(Company.id)
-        .where(Company.id == Interaction.company_id, Company.site_id.in_(ids))
-        .where(sector_clause(filters))
-        .exists()
+    # In scope = not among the companies outside it: one small list probed per row, about
+    # half the cost of a correlated EXISTS per interaction at a million rows (a company
+    # without a site, or a NAF code outside the sector, is outside: CASE turns NULL into 0).
+    outside = select(Company.id).where(
+        case((and_(Company.site_id.in_(ids), sector_clause(filters)), 1), else_=0) == 0
     )
+    in_scope = Interaction.company_id.not_in(outside)
     if dialect_name(session) == "postgresql":
         week = ((cast(Interaction.occurred_at, Date) - EPOCH_MONDAY) // 7).label("week")
         in_period = and_(
