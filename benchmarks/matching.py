@@ -47,7 +47,12 @@ from matching.suggest import learner_skill_columns, max_reach_km, project_scores
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TODAY = dt.date(2026, 11, 23)
-MODE_SETS = [("transit", "walk"), ("transit", "walk", "bike"), ("scooter", "walk"), ("car", "transit")]
+MODE_SETS = [
+    ("transit", "walk"),
+    ("transit", "walk", "bike"),
+    ("scooter", "walk"),
+    ("car", "transit"),
+]
 
 
 def _csv(name: str) -> list[dict[str, str]]:
