@@ -34,6 +34,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -397,6 +398,12 @@ class Contact(Timestamped, Base):
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
 
+# The open follow-ups, as the statistics query writes them (`.is_(False)` renders IS 0 on
+# SQLite): a partial index is used only when the query's WHERE implies its own.
+OPEN_FOLLOWUP_SQLITE = "next_action_done IS 0 AND next_action_due IS NOT NULL"
+OPEN_FOLLOWUP_POSTGRESQL = "next_action_done IS false AND next_action_due IS NOT NULL"
+
+
 class Interaction(Timestamped, Base):
     """A logged contact with a company, with the next action to take."""
 
@@ -407,6 +414,15 @@ class Interaction(Timestamped, Base):
         Index("ix_interactions_followup", "author_id", "next_action_done", "next_action_due"),
         # Statistics: the period's interactions per officer and week, read from the index alone.
         Index("ix_interactions_date_author", "occurred_at", "author_id", "company_id"),
+        # Statistics: overdue follow-ups per officer from the open ones only (partial, covering).
+        Index(
+            "ix_interactions_overdue",
+            "author_id",
+            "company_id",
+            "next_action_due",
+            sqlite_where=text(OPEN_FOLLOWUP_SQLITE),
+            postgresql_where=text(OPEN_FOLLOWUP_POSTGRESQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -86,11 +86,21 @@ def candidates(
     lo, hi = np.searchsorted(index.lat_deg, [learner.latitude - band, learner.latitude + band])
     if hi <= lo:
         return nothing
-    sl = slice(lo, hi)
     lat1, lon1 = np.radians(learner.latitude), np.radians(learner.longitude)
+    # Longitude bound of the reachable circle (exact for a sphere): the latitude band
+    # alone keeps a whole strip around the globe, several times the rows in reach.
+    delta = reach / EARTH_RADIUS_KM
+    if np.cos(lat1) > np.sin(delta):
+        dlon = np.abs(index.lon_rad[lo:hi] - lon1)
+        dlon = np.minimum(dlon, 2 * np.pi - dlon)
+        pos = lo + np.flatnonzero(dlon <= np.arcsin(np.sin(delta) / np.cos(lat1)) + 1e-12)
+    else:  # the circle reaches a pole: every longitude
+        pos = np.arange(lo, hi)
+    if len(pos) == 0:
+        return nothing
     a = (
-        np.sin((index.lat_rad[sl] - lat1) / 2) ** 2
-        + np.cos(lat1) * index.cos_lat[sl] * np.sin((index.lon_rad[sl] - lon1) / 2) ** 2
+        np.sin((index.lat_rad[pos] - lat1) / 2) ** 2
+        + np.cos(lat1) * index.cos_lat[pos] * np.sin((index.lon_rad[pos] - lon1) / 2) ** 2
     )
     dist = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     overrides = None
@@ -98,8 +108,8 @@ def candidates(
         overrides = {
             "transit": timetable.minutes(
                 (learner.latitude, learner.longitude),
-                index.lat_deg[sl],
-                np.degrees(index.lon_rad[sl]),
+                index.lat_deg[pos],
+                np.degrees(index.lon_rad[pos]),
                 max_minutes=learner.max_commute_min,
             )
         }
@@ -110,16 +120,16 @@ def candidates(
         today.toordinal(), learner.available_from.toordinal() if learner.available_from else 0
     )
     l_to = learner.available_to.toordinal() if learner.available_to else MAX_ORD
-    start, end = index.start_ord[sl], index.end_ord[sl]
+    start, end = index.start_ord[pos], index.end_ord[pos]
     mask &= (start <= l_to) & (end >= l_from)
     # Minors: age on the first day the learner could start there.
     start_eff = np.maximum(start, l_from)
-    mask &= index.open_to_minors[sl] | (start_eff >= _adult_ordinal(learner.birth_date))
+    mask &= index.open_to_minors[pos] | (start_eff >= _adult_ordinal(learner.birth_date))
     if learner.excluded_company_ids:
         excluded = np.fromiter(learner.excluded_company_ids, np.int64)
-        mask &= ~np.isin(index.company_id[sl], excluded)
+        mask &= ~np.isin(index.company_id[pos], excluded)
     keep = np.nonzero(mask)[0]
-    return keep + lo, dist[keep], minutes[keep], mode_idx[keep]
+    return pos[keep], dist[keep], minutes[keep], mode_idx[keep]
 
 
 def project_scores(

@@ -11,8 +11,7 @@ from crm.auth import Perm
 from crm.errors import PasserelleError
 from crm.geo.service import company_locations
 from crm.services.companies import list_companies
-from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
-from crm.stats import (
+from crm.services.stats import (
     PERIOD_PRESETS,
     TITLES,
     StatsFilters,
@@ -25,6 +24,7 @@ from crm.stats import (
     sites_for,
     unused_offers,
 )
+from crm.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from pages._forms import open_company, selected_row
 from pages._maps import company_map
 from pages._ui import db_session, fmt_date, require_actor, show_error

@@ -1,4 +1,4 @@
-"""Statistics (crm.stats) against hand-computed figures on a small network, on both databases.
+"""Statistics (crm.services.stats) against hand-computed figures on a small network, on both databases.
 
 The fixture (period 2026-01-01 → 2026-06-30, "today" 2026-07-15):
 
@@ -47,7 +47,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.stats import (
+from crm.services.stats import (
     StatsFilters,
     capacity,
     dashboard,
@@ -478,8 +478,8 @@ def test_quarterly_workbook_has_one_sheet_per_table(session, manager):
 
     from openpyxl import load_workbook
 
+    from crm.services.stats import TITLES, report_workbook
     from crm.spreadsheet import to_xlsx_bytes
-    from crm.stats import TITLES, report_workbook
 
     filters = StatsFilters(D(2026, 1, 1), D(2026, 3, 31), today=TODAY)
     book = load_workbook(io.BytesIO(to_xlsx_bytes(report_workbook(session, manager, filters))))

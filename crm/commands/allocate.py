@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crm.auth import SYSTEM
-from crm.commands._common import unit_of_work
-from crm.services.matching import allocate_cohort
-
 
 def register(sub) -> None:
     p = sub.add_parser("allocate", help="optimal cohort allocation vs greedy first-come")
@@ -26,6 +22,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.commands._common import unit_of_work
+    from crm.services.matching import allocate_cohort
+
     with unit_of_work() as session:
         result = allocate_cohort(
             session,

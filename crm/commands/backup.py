@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from crm.backup import FORMATS, backup, restore
-from crm.commands._common import require_database
+from crm.constants import BACKUP_FORMATS as FORMATS
 
 
 def register(sub) -> None:
@@ -34,6 +33,8 @@ def register(sub) -> None:
 
 def _backup(args) -> int:
     from crm.auth import SYSTEM
+    from crm.backup import backup
+    from crm.commands._common import require_database
 
     url = require_database()
     info = backup(url, args.file, fmt=args.format, actor=SYSTEM)
@@ -51,6 +52,8 @@ def _restore(args) -> int:
             print("Restore cancelled.")
             return 1
     from crm.auth import SYSTEM
+    from crm.backup import restore
+    from crm.commands._common import require_database
 
     info = restore(require_database(), args.file, actor=SYSTEM)
     print(info)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from crm.commands._common import open_engine
-from crm.db import current_revision
-from crm.reference import load_reference_tables
 
 
 def register(sub) -> None:
@@ -17,7 +15,8 @@ def register(sub) -> None:
 
 
 def _upgrade(args) -> int:
-    from crm.db import make_session_factory, session_scope
+    from crm.db import current_revision, make_session_factory, session_scope
+    from crm.reference import load_reference_tables
 
     engine = open_engine(migrate=True, create=True)
     with session_scope(make_session_factory(engine)) as session:
@@ -28,6 +27,8 @@ def _upgrade(args) -> int:
 
 
 def _current(args) -> int:
+    from crm.db import current_revision
+
     engine = open_engine(migrate=False)
     print(current_revision(engine) or "(empty database)")
     engine.dispose()

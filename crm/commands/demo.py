@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from crm.commands._common import unit_of_work
-from crm.demo import DEMO_PASSWORD, load_demo
 
 
 def register(sub) -> None:
@@ -15,6 +14,8 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from crm.demo import DEMO_PASSWORD, load_demo
+
     with unit_of_work(create=True) as session:
         report = load_demo(session, today=args.today)
     print(report)

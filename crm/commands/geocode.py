@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
-
-from crm.audit import record
-from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
-from crm.geo import Geocoder, effective_location, geocode_entity
-from crm.models import Company, GeoPrecision, Learner, Offer, Site
+
+if TYPE_CHECKING:
+    from crm.geo import Geocoder
 
 KINDS = ("companies", "sites", "learners", "offers")
-IMPROVABLE = (GeoPrecision.NONE.value, GeoPrecision.COMMUNE.value)
+IMPROVABLE = ("none", "commune")  # GeoPrecision.NONE / COMMUNE (tests/test_cli_startup.py)
 COMMIT_EVERY = 50
 PRECISION_ORDER = ("housenumber", "street", "commune", "manual", "none")
 
@@ -46,6 +44,10 @@ def register(sub) -> None:
 
 
 def _query(kind: str, missing: bool):
+    from sqlalchemy import or_, select
+
+    from crm.models import Company, GeoPrecision, Learner, Offer, Site
+
     if kind == "offers":
         stmt = select(Offer).join(Offer.company).where(Offer.latitude.is_(None))
         if missing:
@@ -83,6 +85,8 @@ class Progress:
 def geocode_kind(
     session, kind: str, geocoder: Geocoder, *, missing: bool, progress: bool
 ) -> Counter:
+    from crm.geo import effective_location, geocode_entity
+
     objs = list(session.scalars(_query(kind, missing)))
     bar = Progress(kind, len(objs), progress)
     counts: Counter = Counter()
@@ -110,6 +114,10 @@ def _summary(kind: str, counts: Counter) -> str:
 
 
 def _run(args) -> int:
+    from crm.audit import record
+    from crm.auth import SYSTEM
+    from crm.geo import Geocoder
+
     kinds = args.kind or list(KINDS)
     geocoder = Geocoder.from_settings()
     failed = 0

@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
-from crm.dedupe import DEFAULT_THRESHOLD, pairs_as_rows
-from crm.errors import ValidationError
-from crm.services.imports.columns import KINDS
+from crm.constants import DUPLICATE_THRESHOLD as DEFAULT_THRESHOLD
+from crm.constants import IMPORT_KINDS as KINDS
 
 
 def register(sub) -> None:
@@ -68,7 +66,8 @@ def _import(args) -> int:
         from crm.commands.prospects import import_sirene_command
 
         return import_sirene_command(args)
-    from crm.auth import actor_for_username
+    from crm.auth import SYSTEM, actor_for_username
+    from crm.errors import ValidationError
     from crm.services.imports import check_upload_size, import_data
 
     try:
@@ -106,6 +105,7 @@ def _import(args) -> int:
 
 
 def _export(args) -> int:
+    from crm.auth import SYSTEM
     from crm.services.imports import export_bytes
 
     with unit_of_work() as session:
@@ -118,6 +118,8 @@ def _export(args) -> int:
 def _duplicates(args) -> int:
     import csv
 
+    from crm.auth import SYSTEM
+    from crm.dedupe import pairs_as_rows
     from crm.services.merge import duplicate_pairs
 
     with unit_of_work() as session:

@@ -11,15 +11,6 @@ import datetime as dt
 import json
 import sys
 
-from sqlalchemy import select
-
-from crm.auth import SYSTEM
-from crm.commands._common import unit_of_work
-from crm.errors import NotFound
-from crm.models import Learner, LearnerStatus, Site
-from crm.services.matching import suggestions_for
-from crm.spreadsheet import neutralise_cell
-
 COLUMNS = [
     "learner_ref",
     "rank",
@@ -52,7 +43,12 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
-def _learners(session, args) -> list[Learner]:
+def _learners(session, args) -> list:
+    from sqlalchemy import select
+
+    from crm.errors import NotFound
+    from crm.models import Learner, LearnerStatus, Site
+
     if args.all:
         stmt = select(Learner).where(Learner.status == LearnerStatus.ACTIVE.value)
         if args.site:
@@ -74,10 +70,17 @@ def _learners(session, args) -> list[Learner]:
 
 
 def _run(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.commands._common import unit_of_work
+    from crm.services.matching import cohort_suggestions
+    from crm.spreadsheet import neutralise_cell
+
     rows: list[dict] = []
     with unit_of_work() as session:
-        for learner in _learners(session, args):
-            _, got = suggestions_for(session, SYSTEM, learner.id, top=args.top, today=args.today)
+        learners = _learners(session, args)
+        for learner, got in cohort_suggestions(
+            session, SYSTEM, learners, top=args.top, today=args.today
+        ):
             ref = learner.ref or f"#{learner.id}"
             if not got:
                 rows.append({"learner_ref": ref, "rank": None})

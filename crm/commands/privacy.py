@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
-from crm.private_files import write_private
-from crm.services.privacy import export_learner_data, learner_id_for_ref, purge_learners
 
 
 def register(sub) -> None:
@@ -28,6 +25,9 @@ def register(sub) -> None:
 
 
 def _purge(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.services.privacy import purge_learners
+
     with unit_of_work() as session:
         report = purge_learners(session, SYSTEM, months=args.months, apply=args.apply)
     verb = "anonymised" if report.applied else "to anonymise (dry run, nothing changed)"
@@ -41,6 +41,10 @@ def _purge(args) -> int:
 
 
 def _export(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.private_files import write_private
+    from crm.services.privacy import export_learner_data, learner_id_for_ref
+
     with unit_of_work() as session:
         data = export_learner_data(session, SYSTEM, learner_id_for_ref(session, args.ref))
         text = json.dumps(data, ensure_ascii=False, indent=2)

@@ -6,15 +6,13 @@ import datetime as dt
 import io
 import json
 import sys
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from sqlalchemy import select
-
-from crm.auth import SYSTEM, Actor
 from crm.commands._common import unit_of_work
-from crm.errors import ValidationError
-from crm.models import Site, User
-from crm.stats import TITLES, StatsFilters, dashboard, period_preset
+from crm.constants import STATS_TABLES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def register(sub) -> None:
@@ -28,7 +26,10 @@ def register(sub) -> None:
     p.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, help="YYYY-MM-DD")
     p.add_argument("--sector", help="NAF section letter (A..U)")
     p.add_argument(
-        "--table", action="append", choices=list(TITLES), help="only these tables (repeatable)"
+        "--table",
+        action="append",
+        choices=list(STATS_TABLES),
+        help="only these tables (repeatable)",
     )
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument(
@@ -60,6 +61,14 @@ def _jsonable(df: pd.DataFrame) -> list[dict]:
 
 
 def _run(args) -> int:
+    import pandas as pd
+    from sqlalchemy import select
+
+    from crm.auth import SYSTEM, Actor
+    from crm.errors import ValidationError
+    from crm.models import Site, User
+    from crm.services.stats import TITLES, StatsFilters, dashboard, period_preset
+
     today = args.today or dt.date.today()
     default_from, default_to = period_preset("this_year", today)
     date_from = args.date_from or default_from

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from crm.auth import SYSTEM
 from crm.commands._common import unit_of_work
-from crm.errors import ValidationError
-from crm.models import Role
-from crm.services import users as user_service
+from crm.constants import ROLES
 
 
 def register(sub) -> None:
@@ -21,7 +18,7 @@ def register(sub) -> None:
     usub = p.add_subparsers(dest="users_command", required=True)
     add = usub.add_parser("add", help="create an account")
     add.add_argument("--username", required=True)
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--site", action="append", default=[], help="site name (repeatable)")
     add.add_argument("--display-name")
     add.add_argument("--email", help="address used by the school's single sign-on")
@@ -54,6 +51,9 @@ def _read_password() -> str:
 
 
 def _add(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.services import users as user_service
+
     password = _read_password() if args.password_stdin else None
     with unit_of_work() as session:
         user_service.add_user(
@@ -71,6 +71,9 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.services import users as user_service
+
     with unit_of_work() as session:
         for u in user_service.list_users(session, SYSTEM):
             sites = ",".join(u.sites) or "-"
@@ -82,6 +85,9 @@ def _list(args) -> int:
 
 
 def _set_active(args, active: bool) -> int:
+    from crm.auth import SYSTEM
+    from crm.services import users as user_service
+
     with unit_of_work() as session:
         user_id = user_service.user_id_for(session, SYSTEM, args.username)
         user_service.set_active(session, SYSTEM, user_id, active)
@@ -98,6 +104,10 @@ def _enable(args) -> int:
 
 
 def _reset(args) -> int:
+    from crm.auth import SYSTEM
+    from crm.errors import ValidationError
+    from crm.services import users as user_service
+
     password = _read_password()
     if not password:
         raise ValidationError({"password": "aucun mot de passe lu sur l'entrée standard."})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select
@@ -112,42 +113,92 @@ def offer_records(session: Session, today: dt.date) -> list[OfferRecord]:
             ratings_count=int(n_ratings or 0),
             monthly_solicitations=int(month or 0),
         )
+    # Plain column rows, not ORM objects: at 50k offers the ORM identity map and
+    # attribute instrumentation cost several times the index build itself.
     rows = session.execute(
-        select(Offer, Company)
+        select(
+            Offer.id,
+            Offer.ref,
+            Offer.latitude,
+            Offer.longitude,
+            Offer.rome_code,
+            Offer.other_rome_codes,
+            Offer.title,
+            Offer.description,
+            Offer.skills,
+            Offer.start_date,
+            Offer.end_date,
+            Offer.open_to_minors,
+            Offer.seats,
+            Offer.status,
+            Offer.paused_until,
+            Company.id,
+            Company.ref,
+            Company.name,
+            Company.latitude,
+            Company.longitude,
+            Company.status,
+            Company.retired_at,
+            Company.merged_into_id,
+        )
         .join(Company, Offer.company_id == Company.id)
         .where(or_(Offer.end_date.is_(None), Offer.end_date >= today))
         .order_by(Offer.id)
-    ).all()
+    )
+    open_status = OfferStatus.OPEN.value
+    inactive = PartnerStatus.INACTIVE.value
     out = []
-    for offer, company in rows:
-        lat = offer.latitude if offer.latitude is not None else company.latitude
-        lon = offer.longitude if offer.longitude is not None else company.longitude
+    for (
+        o_id,
+        o_ref,
+        o_lat,
+        o_lon,
+        rome_code,
+        other_codes,
+        title,
+        description,
+        skills,
+        start_date,
+        end_date,
+        minors,
+        seats,
+        o_status,
+        paused_until,
+        c_id,
+        c_ref,
+        c_name,
+        c_lat,
+        c_lon,
+        c_status,
+        retired_at,
+        merged_into,
+    ) in rows:
         active = (
-            offer.status == OfferStatus.OPEN
-            and (offer.paused_until is None or offer.paused_until < today)
-            and company.status != PartnerStatus.INACTIVE
-            and company.retired_at is None
-            and company.merged_into_id is None
+            o_status == open_status
+            and (paused_until is None or paused_until < today)
+            and c_status != inactive
+            and retired_at is None
+            and merged_into is None
         )
         out.append(
             OfferRecord(
-                id=offer.id,
-                ref=offer.ref,
-                company_id=company.id,
-                company_ref=company.ref,
-                company_name=company.name,
-                latitude=lat,
-                longitude=lon,
-                rome_codes=tuple(offer.rome_codes),
-                title=offer.title or "",
-                description=offer.description or "",
-                skills=tuple(split_list(offer.skills)),
-                start_date=offer.start_date,
-                end_date=offer.end_date,
-                open_to_minors=bool(offer.open_to_minors),
-                free_seats=max(0, offer.seats - used.get(offer.id, 0)),
+                id=o_id,
+                ref=o_ref,
+                company_id=c_id,
+                company_ref=c_ref,
+                company_name=c_name,
+                latitude=o_lat if o_lat is not None else c_lat,
+                longitude=o_lon if o_lon is not None else c_lon,
+                rome_codes=(rome_code, *[c for c in (other_codes or "").split(";") if c]),
+                title=title or "",
+                description=description or "",
+                skills=tuple(split_list(skills)),
+                start_date=start_date,
+                end_date=end_date,
+                open_to_minors=bool(minors),
+                free_seats=max(0, seats - used.get(o_id, 0)),
                 active=active,
-                **stats.get(company.id, {}),
+                **stats.get(c_id, {}),
             )
         )
     return out
@@ -177,14 +228,7 @@ def _transit_timetable():
     return load_timetable(split_paths(os.environ.get("PASSERELLE_GTFS")))
 
 
-def learner_profile(session: Session, learner: Learner) -> LearnerProfile:
-    excluded = frozenset(
-        session.scalars(
-            select(Placement.company_id).where(
-                Placement.learner_id == learner.id, Placement.incident.is_(True)
-            )
-        )
-    )
+def _profile(learner: Learner, excluded: frozenset[int]) -> LearnerProfile:
     return LearnerProfile(
         id=learner.id,
         ref=learner.ref,
@@ -202,6 +246,47 @@ def learner_profile(session: Session, learner: Learner) -> LearnerProfile:
     )
 
 
+def learner_profiles(session: Session, learners: list[Learner]) -> list[LearnerProfile]:
+    """Profiles of many learners with one query for the companies each must not be sent to
+    (a past placement there ended in an incident)."""
+    excluded: dict[int, set[int]] = {}
+    ids = [lr.id for lr in learners]
+    # Chunked IN lists: SQLite's bound-parameter limit, and PostgreSQL plans stay small.
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        for learner_id, company_id in session.execute(
+            select(Placement.learner_id, Placement.company_id).where(
+                Placement.learner_id.in_(chunk), Placement.incident.is_(True)
+            )
+        ):
+            excluded.setdefault(learner_id, set()).add(company_id)
+    return [_profile(lr, frozenset(excluded.get(lr.id, ()))) for lr in learners]
+
+
+def learner_profile(session: Session, learner: Learner) -> LearnerProfile:
+    return learner_profiles(session, [learner])[0]
+
+
+@dataclass(frozen=True)
+class MatchingRun:
+    """What a batch of suggestions shares: the offer index (freshness checked once),
+    the weights, the reference date and the transit timetable (``PASSERELLE_GTFS``).
+    A command matching a whole cohort builds one run instead of re-checking the index
+    fingerprint for every learner."""
+
+    index: OfferIndex
+    weights: Weights
+    today: dt.date
+    timetable: object | None = None
+
+
+def matching_run(session: Session, today: dt.date | None = None) -> MatchingRun:
+    today = today or dt.date.today()
+    return MatchingRun(
+        offer_index(session, today), load_weights(session), today, _transit_timetable()
+    )
+
+
 def _learner_in_scope(session: Session, actor: Actor, learner_id: int) -> Learner:
     authorize(actor, Perm.LEARNER_READ)
     learner = session.get(Learner, learner_id)
@@ -209,6 +294,22 @@ def _learner_in_scope(session: Session, actor: Actor, learner_id: int) -> Learne
         raise NotFound(f"Stagiaire {learner_id} introuvable.")
     authorize(actor, Perm.LEARNER_READ, learner.site_id)
     return learner
+
+
+def _apply_filters(
+    profile: LearnerProfile,
+    period: tuple[dt.date | None, dt.date | None] | None,
+    max_minutes: float | None,
+    job: str | None,
+) -> LearnerProfile:
+    changes: dict = {}
+    if period is not None:
+        changes["available_from"], changes["available_to"] = period
+    if max_minutes:
+        changes["max_commute_min"] = min(float(max_minutes), profile.max_commute_min)
+    if job:
+        changes["project_codes"] = (job,)
+    return dataclasses.replace(profile, **changes) if changes else profile
 
 
 def suggestions_for(
@@ -230,27 +331,48 @@ def suggestions_for(
     the learner's maximum commute, ``job`` (a ROME code) replaces the project.
     """
     learner = _learner_in_scope(session, actor, learner_id)
-    today = today or dt.date.today()
-    profile = learner_profile(session, learner)
-    changes: dict = {}
-    if period is not None:
-        changes["available_from"], changes["available_to"] = period
-    if max_minutes:
-        changes["max_commute_min"] = min(float(max_minutes), profile.max_commute_min)
-    if job:
-        changes["project_codes"] = (job,)
-    if changes:
-        profile = dataclasses.replace(profile, **changes)
-    index = offer_index(session, today)
+    run = matching_run(session, today)
+    profile = _apply_filters(learner_profile(session, learner), period, max_minutes, job)
     return profile, suggest(
-        index,
+        run.index,
         profile,
         top=top,
-        weights=weights or load_weights(session),
-        today=today,
+        weights=weights or run.weights,
+        today=run.today,
         per_company=per_company,
-        timetable=_transit_timetable(),
+        timetable=run.timetable,
     )
+
+
+def cohort_suggestions(
+    session: Session,
+    actor: Actor,
+    learners: list[Learner],
+    *,
+    top: int = 10,
+    today: dt.date | None = None,
+    per_company: int | None = 1,
+) -> Iterator[tuple[Learner, list[Suggestion]]]:
+    """Suggestions for many learners (``passerelle match --all``): the same ranking as
+    :func:`suggestions_for`, with one scope check per site, one freshness check of the
+    index and one query for every learner's exclusions."""
+    authorize(actor, Perm.LEARNER_READ)
+    for site_id in {lr.site_id for lr in learners}:
+        authorize(actor, Perm.LEARNER_READ, site_id)
+    run = matching_run(session, today)
+    for learner, profile in zip(learners, learner_profiles(session, learners), strict=True):
+        yield (
+            learner,
+            suggest(
+                run.index,
+                profile,
+                top=top,
+                weights=run.weights,
+                today=run.today,
+                per_company=per_company,
+                timetable=run.timetable,
+            ),
+        )
 
 
 @dataclass
@@ -305,11 +427,10 @@ def allocate_cohort(
             raise PermissionDenied()
         site_id = site.id
     learners = awaiting_learners(session, actor, site_id)
-    index = offer_index(session, today)
-    weights = load_weights(session)
+    run = matching_run(session, today)
+    index, weights = run.index, run.weights
     candidates: dict[int, list[tuple[int, float]]] = {}
-    for learner in learners:
-        profile = learner_profile(session, learner)
+    for learner, profile in zip(learners, learner_profiles(session, learners), strict=True):
         if date_from or date_to:
             a_from = (
                 max(d for d in (profile.available_from, date_from) if d)
@@ -323,7 +444,7 @@ def allocate_cohort(
             )
             profile = dataclasses.replace(profile, available_from=a_from, available_to=a_to)
         got = suggest(
-            index, profile, top=top_k, weights=weights, today=today, timetable=_transit_timetable()
+            index, profile, top=top_k, weights=weights, today=today, timetable=run.timetable
         )
         candidates[learner.id] = [(s.offer_id, s.score) for s in got]
     seats = {int(o): int(n) for o, n in zip(index.offer_id, index.free_seats, strict=True)}

@@ -1,0 +1,284 @@
+"""Partner companies: activity and new partners by sector and ROME domain, hosting capacity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pandas as pd
+from sqlalchemy import (
+    and_,
+    case,
+    distinct,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.models import (
+    Company,
+    CompanyStatusChange,
+    Interaction,
+    Offer,
+    PartnerStatus,
+    Placement,
+    RomeJob,
+    Site,
+)
+from crm.services.stats.periods import (
+    StatsFilters,
+    minus_year,
+    naf_sections,
+    section_expr,
+    start_of,
+)
+from crm.services.stats.scope import (
+    PLACED,
+    SEAT_HOLDING,
+    execute,
+    live_company,
+    scope_sites,
+    sector_clause,
+)
+
+# --------------------------------------------------------------------------- (b) partners
+
+
+def _active_sources(filters: StatsFilters):
+    """Companies with a contact, and with a placement, in the 12 months up to the period's end.
+
+    Two grouped subqueries, hash-joined to companies (cheaper than EXISTS per company).
+    """
+    end = filters.date_to
+    start = minus_year(end) + dt.timedelta(days=1)
+    contacts = (
+        select(Interaction.company_id.label("company_id"))
+        .where(
+            Interaction.occurred_at >= start_of(start),
+            Interaction.occurred_at < start_of(end + dt.timedelta(days=1)),
+        )
+        .group_by(Interaction.company_id)
+        .subquery()
+    )
+    placements = (
+        select(Placement.company_id.label("company_id"))
+        .where(
+            Placement.status.in_(PLACED), Placement.start_date <= end, Placement.end_date >= start
+        )
+        .group_by(Placement.company_id)
+        .subquery()
+    )
+    return contacts, placements
+
+
+def _partner_flags(ids: list[int], filters: StatsFilters):
+    """One row per live company in scope: section, status, active, new partner."""
+    first_partner = (
+        select(
+            CompanyStatusChange.company_id.label("company_id"),
+            func.min(CompanyStatusChange.changed_at).label("first_at"),
+        )
+        .where(CompanyStatusChange.to_status == PartnerStatus.PARTNER.value)
+        .group_by(CompanyStatusChange.company_id)
+        .subquery()
+    )
+    contacts, placements = _active_sources(filters)
+    is_active = or_(contacts.c.company_id.is_not(None), placements.c.company_id.is_not(None))
+    is_new = and_(
+        first_partner.c.first_at >= start_of(filters.date_from),
+        first_partner.c.first_at < start_of(filters.date_to + dt.timedelta(days=1)),
+    )
+    return (
+        select(
+            Company.id.label("company_id"),
+            section_expr(Company.naf).label("section"),
+            Company.status.label("status"),
+            case((is_active, 1), else_=0).label("active"),
+            case((is_new, 1), else_=0).label("new"),
+        )
+        .outerjoin(contacts, contacts.c.company_id == Company.id)
+        .outerjoin(placements, placements.c.company_id == Company.id)
+        .outerjoin(first_partner, first_partner.c.company_id == Company.id)
+        .where(Company.site_id.in_(ids), live_company(), sector_clause(filters))
+        .subquery()
+    )
+
+
+def _partner_counts(flags):
+    partner = flags.c.status == PartnerStatus.PARTNER.value
+    return (
+        func.count().label("companies"),
+        func.sum(case((partner, 1), else_=0)).label("partners"),
+        func.sum(flags.c.active).label("active"),
+        func.sum(flags.c.new).label("new"),
+        func.sum(case((and_(partner, flags.c.active == 0), 1), else_=0)).label("dormant"),
+    )
+
+
+_PARTNER_COLUMNS = {
+    "companies": "Entreprises",
+    "partners": "Partenaires",
+    "active": "Actives (12 mois)",
+    "new": "Nouveaux partenaires",
+    "dormant": "Partenaires dormants",
+}
+
+
+def _partner_frame(rows: list[dict], key_columns: dict[str, str]) -> pd.DataFrame:
+    records = []
+    for m in rows:
+        rec = {label: m[k] for k, label in key_columns.items()}
+        rec.update({label: int(m[k] or 0) for k, label in _PARTNER_COLUMNS.items()})
+        records.append(rec)
+    df = pd.DataFrame(records, columns=[*key_columns.values(), *_PARTNER_COLUMNS.values()])
+    if not df.empty:
+        total = {c: "" for c in key_columns.values()}
+        first = next(iter(key_columns.values()))
+        total[first] = "Total"
+        total.update({c: int(df[c].sum()) for c in _PARTNER_COLUMNS.values()})
+        df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    return df
+
+
+def partners_by_sector(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    ids = [s for s, _ in scope_sites(session, actor, filters)]
+    flags = _partner_flags(ids, filters)
+    rows = execute(
+        session,
+        select(flags.c.section, *_partner_counts(flags))
+        .group_by(flags.c.section)
+        .order_by(flags.c.section),
+    ).all()
+    labels = naf_sections()
+    records = [
+        {
+            **r._mapping,
+            "section": r.section or "?",
+            "label": labels.get(r.section, "Code NAF absent ou inconnu"),
+        }
+        for r in rows
+    ]
+    records.sort(key=lambda r: (r["section"] == "?", r["section"]))  # unknown last
+    return _partner_frame(records, {"section": "Section NAF", "label": "Secteur"})
+
+
+def partners_by_domain(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    """Companies per ROME domain of their offers (a company offering two domains counts in both)."""
+    ids = [s for s, _ in scope_sites(session, actor, filters)]
+    flags = _partner_flags(ids, filters)
+    # A ROME code's domain is its first letter (rome_jobs.domain): no join needed per offer.
+    domain = func.substr(Offer.rome_code, 1, 1)
+    domains = select(Offer.company_id.label("company_id"), domain.label("domain")).distinct()
+    domains = domains.subquery()
+    rows = execute(
+        session,
+        select(domains.c.domain, *_partner_counts(flags))
+        .join(domains, domains.c.company_id == flags.c.company_id)
+        .group_by(domains.c.domain)
+        .order_by(domains.c.domain),
+    ).all()
+    labels = dict(
+        execute(
+            session, select(RomeJob.domain, func.max(RomeJob.domain_label)).group_by(RomeJob.domain)
+        ).all()
+    )
+    records = [{**r._mapping, "domain_label": labels.get(r.domain, "")} for r in rows]
+    df = _partner_frame(records, {"domain": "Domaine ROME", "domain_label": "Libellé"})
+    if not df.empty:  # a company counts once per domain: the sum is not a head count
+        df = df.iloc[:-1]
+    return df
+
+
+# --------------------------------------------------------------------------- (c) capacity
+
+
+def _offer_usage(ids: list[int], filters: StatsFilters):
+    used = (
+        select(Placement.offer_id.label("offer_id"), func.count().label("used"))
+        .where(Placement.status.in_(SEAT_HOLDING), Placement.offer_id.is_not(None))
+        .group_by(Placement.offer_id)
+        .subquery()
+    )
+    n_used = func.coalesce(used.c.used, 0)
+    return (
+        select(
+            Offer.id.label("offer_id"),
+            Offer.company_id.label("company_id"),
+            Company.site_id.label("site_id"),
+            Offer.seats.label("seats"),
+            case((n_used > Offer.seats, Offer.seats), else_=n_used).label("used"),
+        )
+        .join(Company, Company.id == Offer.company_id)
+        .outerjoin(used, used.c.offer_id == Offer.id)
+        .where(
+            Company.site_id.in_(ids),
+            sector_clause(filters),
+            or_(Offer.start_date.is_(None), Offer.start_date <= filters.date_to),
+            or_(Offer.end_date.is_(None), Offer.end_date >= filters.date_from),
+        )
+        .subquery()
+    )
+
+
+def capacity(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    """Seats offered vs used per site over the period's offers."""
+    sites = scope_sites(session, actor, filters)
+    u = _offer_usage([s for s, _ in sites], filters)
+    free_company = case((u.c.used < u.c.seats, u.c.company_id), else_=None)
+    stmt = select(
+        u.c.site_id,
+        func.count().label("offers"),
+        func.coalesce(func.sum(u.c.seats), 0).label("seats"),
+        func.coalesce(func.sum(u.c.used), 0).label("used"),
+        func.count(distinct(free_company)).label("free_companies"),
+        func.sum(case((u.c.used == 0, 1), else_=0)).label("never_used"),
+    ).group_by(u.c.site_id)
+    by_site = {r.site_id: r for r in execute(session, stmt)}
+    records = []
+    for site_id, name in sites:
+        r = by_site.get(site_id)
+        records.append(_capacity_record(name, r))
+    # A company belongs to one site: per-site figures add up to the totals.
+    totals = SimpleNamespace(
+        **{k: sum(getattr(r, k) or 0 for r in by_site.values()) for k in _CAPACITY_KEYS}
+    )
+    records.append(_capacity_record("Total", totals))
+    return pd.DataFrame(records)
+
+
+_CAPACITY_KEYS = ("offers", "seats", "used", "free_companies", "never_used")
+
+
+def _capacity_record(name: str, r) -> dict:
+    seats = int(r.seats) if r else 0
+    used = int(r.used) if r else 0
+    return {
+        "Site": name,
+        "Offres": int(r.offers) if r else 0,
+        "Places offertes": seats,
+        "Places occupées": used,
+        "Taux d'occupation (%)": round(100 * used / seats, 1) if seats else None,
+        "Entreprises avec places libres": int(r.free_companies) if r else 0,
+        "Offres jamais utilisées": int(r.never_used or 0) if r else 0,
+    }
+
+
+def unused_offers(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
+    """The period's offers that no placement ever used (to follow up with the companies)."""
+    sites = scope_sites(session, actor, filters)
+    u = _offer_usage([s for s, _ in sites], filters)
+    rows = execute(
+        session,
+        select(Site.name, Company.name, Offer.title, Offer.rome_code, Offer.seats, Offer.start_date)
+        .join(u, u.c.offer_id == Offer.id)
+        .join(Company, Company.id == Offer.company_id)
+        .join(Site, Site.id == Company.site_id)
+        .where(u.c.used == 0)
+        .order_by(Site.name, Company.name, Offer.start_date),
+    ).all()
+    return pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["Site", "Entreprise", "Offre", "Code ROME", "Places", "Début"],
+    )
