@@ -74,11 +74,14 @@ def _sqlite_lock_contention(db_url: str) -> None:
         # Without retries the first attempt fails: prove the lock is real.
         with pytest.raises(OperationalError, match="database is locked"):
             run_in_transaction(factory, edit, attempts=1)
+        calls.clear()
         run_in_transaction(factory, edit, attempts=30)
     finally:
         t.join()
-    assert calls[0] is False and calls[-1] is True  # failed under the lock, won after it
-    assert len(calls) >= 3
+    # The retried unit of work failed at least once under the lock (0.4 s held against a
+    # 50 ms busy timeout), then won once it was released. (Whether its winning attempt
+    # began just before or after the releasing thread flagged it is a race: not asserted.)
+    assert len(calls) >= 2
     with factory() as s:
         c = s.get(Company, cid)
         assert c.notes == "rappeler lundi" and c.version == 2
