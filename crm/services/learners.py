@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, PermissionDenied, ValidationError
+from crm.errors import ConcurrentEditError, PermissionDenied, ValidationError
 from crm.models import (
     GeoPrecision,
     Learner,
@@ -31,6 +31,7 @@ from crm.models import (
     split_list,
 )
 from crm.reference import find_commune
+from crm.services._common import get_or_404
 
 # Fields a trainer may set, with their French names for error messages.
 EDITABLE_FIELDS = {
@@ -235,9 +236,7 @@ def create_learner(session: Session, actor: Actor, site_id: int, **values) -> Le
 
 
 def _load(session: Session, learner_id: int) -> Learner:
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     return learner
 
 

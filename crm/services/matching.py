@@ -31,6 +31,7 @@ from crm.models import (
     Site,
     split_list,
 )
+from crm.services._common import get_or_404
 from matching import (
     AllocationReport,
     LearnerProfile,
@@ -126,8 +127,7 @@ def offer_records(session: Session, today: dt.date) -> list[OfferRecord]:
             offer.status == OfferStatus.OPEN
             and (offer.paused_until is None or offer.paused_until < today)
             and company.status != PartnerStatus.INACTIVE
-            and company.retired_at is None
-            and company.merged_into_id is None
+            and company.is_live
         )
         out.append(
             OfferRecord(
@@ -195,9 +195,7 @@ def learner_profile(session: Session, learner: Learner) -> LearnerProfile:
 
 def _learner_in_scope(session: Session, actor: Actor, learner_id: int) -> Learner:
     authorize(actor, Perm.LEARNER_READ)
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     authorize(actor, Perm.LEARNER_READ, learner.site_id)
     return learner
 
