@@ -7,7 +7,7 @@ SQLite database with no configuration at all.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,6 @@ class Settings:
     max_failed_logins: int = 5
     lockout_min: int = 15
     max_upload_mb: int = 10
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def default_home() -> Path:

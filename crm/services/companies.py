@@ -310,13 +310,6 @@ class CompanySearch:
         return [self.rows[i] for _, _, i in found]
 
 
-def search_companies(
-    rows: list[CompanyRow], query: str, limit: int | None = None
-) -> list[CompanyRow]:
-    """Rows matching ``query`` over name, SIRET, city and contact names (typo/accent tolerant)."""
-    return CompanySearch(rows).search(query, limit=limit)
-
-
 def filter_companies(
     rows: list[CompanyRow],
     *,
