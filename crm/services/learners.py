@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, PermissionDenied, ValidationError
+from crm.db import expect_version
+from crm.errors import PermissionDenied, ValidationError
 from crm.models import (
     GeoPrecision,
     Learner,
@@ -251,8 +252,7 @@ def update_learner(
     authorize(actor, Perm.LEARNER_WRITE)
     learner = _load(session, learner_id)
     authorize(actor, Perm.LEARNER_WRITE, learner.site_id)
-    if expected_version is not None and learner.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(learner, expected_version)
     clean = _clean(session, values, learner)
     changed = [k for k, v in clean.items() if getattr(learner, k) != v]
     for k in changed:

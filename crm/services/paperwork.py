@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, PermissionDenied, ValidationError
+from crm.db import expect_version
+from crm.errors import NotFound, PermissionDenied, ValidationError
 from crm.models import (
     Company,
     Contact,
@@ -339,8 +340,7 @@ def _load_for_write(
     placement, learner = _placement_and_learner(session, placement_id)
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
     r = _records(session, placement, learner, create=True)
-    if expected_version is not None and r.paperwork.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(r.paperwork, expected_version)
     return r
 
 

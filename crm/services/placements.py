@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
-from crm.db import is_sqlite
+from crm.db import expect_version, is_sqlite
 from crm.errors import (
     CapacityError,
-    ConcurrentEditError,
     PermissionDenied,
     ValidationError,
 )
@@ -237,8 +236,7 @@ def _load(session: Session, actor: Actor, placement_id: int, expected_version: i
     placement = get_or_404(session, Placement, placement_id, "Période")
     learner = session.get(Learner, placement.learner_id)
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
-    if expected_version is not None and placement.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(placement, expected_version)
     return placement
 
 
