@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from crm.auth import Actor
+from crm.actor import Actor
 from crm.models import AuditEvent
 
 

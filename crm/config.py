@@ -7,7 +7,7 @@ SQLite database with no configuration at all.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,6 @@ class Settings:
     lockout_min: int = 15
     max_upload_mb: int = 10
     import_max_rows: int = 50_000  # rows per imported file (PASSERELLE_IMPORT_MAX_ROWS)
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def default_home() -> Path:

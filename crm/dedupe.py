@@ -430,7 +430,7 @@ def company_records(session, include_retired: bool = False) -> list[dict]:
     cols = [Company.id, Company.ref, Company.site_id, *(getattr(Company, f) for f in RECORD_FIELDS)]
     stmt = select(*cols)
     if not include_retired:
-        stmt = stmt.where(Company.merged_into_id.is_(None), Company.retired_at.is_(None))
+        stmt = stmt.where(Company.is_live)
     return [dict(row._mapping) for row in session.execute(stmt.order_by(Company.id))]
 
 

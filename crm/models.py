@@ -33,9 +33,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -326,6 +328,21 @@ class Company(Located, Timestamped, Base):
     @property
     def siren(self) -> str | None:
         return self.siret[:9] if self.siret else None
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        """A live company: neither merged into another nor retired.
+
+        Only live companies appear in lists, maps, matches, statistics and the
+        geocoding worklist. On the class it is the SQL condition:
+        ``select(Company).where(Company.is_live)``.
+        """
+        return self.merged_into_id is None and self.retired_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls):
+        return and_(cls.merged_into_id.is_(None), cls.retired_at.is_(None))
 
 
 class Establishment(Base):

@@ -51,9 +51,9 @@ def test_help_imports_no_heavy_library(argv):
 
 def test_parse_time_constants_match_their_rules():
     from crm import backup, constants, dedupe
-    from crm.services import imports as importer
     from crm.commands import geocode
     from crm.models import GeoPrecision, Role
+    from crm.services import imports as importer
     from crm.services.stats import TITLES
 
     assert constants.IMPORT_KINDS == importer.KINDS

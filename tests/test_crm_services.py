@@ -18,10 +18,10 @@ from crm.models import (
     Setting,
 )
 from crm.services.companies import (
+    CompanySearch,
     create_company,
     filter_companies,
     list_companies,
-    search_companies,
     update_company,
 )
 from crm.services.contacts import create_contact, update_contact
@@ -208,11 +208,13 @@ def test_fuzzy_search_tolerates_typos_accents_contacts(session, sites, officer):
     create_contact(session, officer, ids[2], first_name="Amélie", last_name="Poulain")
     session.commit()
     rows = list_companies(session, officer)
-    assert [r.name for r in search_companies(rows, "boulangerie patisserie leonard")] == [names[0]]
-    assert search_companies(rows, "boulangrie patiserie")[0].name == names[0]
-    assert search_companies(rows, "poulain")[0].name == "Hôtel Mercure"
-    assert search_companies(rows, "carefour")[0].name == "Carrefour Market"
-    assert search_companies(rows, "zzzzzzzz") == []
+    assert [r.name for r in CompanySearch(rows).search("boulangerie patisserie leonard")] == [
+        names[0]
+    ]
+    assert CompanySearch(rows).search("boulangrie patiserie")[0].name == names[0]
+    assert CompanySearch(rows).search("poulain")[0].name == "Hôtel Mercure"
+    assert CompanySearch(rows).search("carefour")[0].name == "Carrefour Market"
+    assert CompanySearch(rows).search("zzzzzzzz") == []
 
 
 def _learner(session, site):

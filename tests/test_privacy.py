@@ -15,9 +15,10 @@ from crm.auth import SYSTEM
 from crm.errors import PermissionDenied, ValidationError
 from crm.models import AuditEvent, Company, Learner, Placement, Role
 from crm.services import settings as settings_service
+from crm.services._common import months_before
 from crm.services.audit_log import search_audit
 from crm.services.imports import check_upload_size
-from crm.services.privacy import export_learner_data, months_before, purge_learners
+from crm.services.privacy import export_learner_data, purge_learners
 from tests.conftest import make_actor
 from tests.test_cli import run_cli
 

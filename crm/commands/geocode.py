@@ -58,7 +58,7 @@ def _query(kind: str, missing: bool):
     model = {"companies": Company, "sites": Site, "learners": Learner}[kind]
     stmt = select(model).where(model.geo_precision != GeoPrecision.MANUAL.value)
     if kind == "companies":
-        stmt = stmt.where(Company.merged_into_id.is_(None))
+        stmt = stmt.where(Company.is_live)  # neither merged nor retired
     if missing:
         stmt = stmt.where(or_(model.geo_precision.in_(IMPROVABLE), model.latitude.is_(None)))
     return stmt.order_by(model.id)

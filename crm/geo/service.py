@@ -37,7 +37,7 @@ class PlacedCompany:
 
 
 def company_locations(session: Session, actor: Actor, ids: list[int]) -> dict[int, PlacedCompany]:
-    """Coordinates of the given companies the actor may read (for maps)."""
+    """Coordinates of the given live companies the actor may read (for maps)."""
     authorize(actor, Perm.COMPANY_READ)
     out: dict[int, PlacedCompany] = {}
     if not ids:
@@ -45,7 +45,12 @@ def company_locations(session: Session, actor: Actor, ids: list[int]) -> dict[in
     rows = session.execute(
         select(
             Company.id, Company.site_id, Company.latitude, Company.longitude, Company.geo_precision
-        ).where(Company.id.in_(ids), Company.latitude.is_not(None), Company.longitude.is_not(None))
+        ).where(
+            Company.id.in_(ids),
+            Company.is_live,
+            Company.latitude.is_not(None),
+            Company.longitude.is_not(None),
+        )
     ).all()
     for r in rows:
         out[r.id] = PlacedCompany(r.id, r.latitude, r.longitude, r.geo_precision)
@@ -79,8 +84,7 @@ def worklist(session: Session, actor: Actor) -> list[ToFix]:
         for c in session.scalars(
             select(Company)
             .where(
-                Company.merged_into_id.is_(None),
-                Company.retired_at.is_(None),
+                Company.is_live,
                 or_(Company.geo_precision.in_(TO_FIX), Company.latitude.is_(None)),
             )
             .order_by(Company.name)
@@ -114,7 +118,7 @@ def worklist(session: Session, actor: Actor) -> list[ToFix]:
             .join(Offer.company)
             .where(
                 Offer.latitude.is_(None),
-                Company.merged_into_id.is_(None),
+                Company.is_live,
                 or_(Company.geo_precision.in_(TO_FIX), Company.latitude.is_(None)),
             )
             .order_by(Offer.id)

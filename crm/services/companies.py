@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, ValidationError
+from crm.errors import ConcurrentEditError, ValidationError
 from crm.geo import locate
 from crm.models import (
     Company,
@@ -25,14 +25,13 @@ from crm.models import (
     Offer,
     PartnerStatus,
     Placement,
-    Setting,
     Site,
     User,
 )
 from crm.reference import fold
+from crm.services._common import get_or_404, months_before
 from crm.services.offers import NO_FREE_SEATS, effective_status, seats_used
-
-DEFAULT_DORMANT_MONTHS = 6
+from crm.services.settings import DEFAULTS, DORMANT_MONTHS, get_setting
 
 
 @dataclass
@@ -85,7 +84,7 @@ def list_companies(
         .order_by(Company.name)
     )
     if not include_retired:
-        stmt = stmt.where(Company.merged_into_id.is_(None), Company.retired_at.is_(None))
+        stmt = stmt.where(Company.is_live)
     if site_id is not None:
         stmt = stmt.where(Company.site_id == site_id)
     if status:
@@ -117,7 +116,7 @@ def list_companies(
         select(Contact.company_id, Contact.first_name, Contact.last_name)
     ):
         names.setdefault(cid, []).append(" ".join(p for p in (first, last) if p))
-    cutoff = months_before(today or dt.date.today(), dormant_months(session))
+    cutoff = dormant_cutoff(session, today)
     out = [
         CompanyRow(
             id=c.id,
@@ -193,9 +192,7 @@ class CompanyFile:
 def get_company(session: Session, actor: Actor, company_id: int) -> CompanyFile:
     """The company file: identity, contacts, capacity, timeline."""
     authorize(actor, Perm.COMPANY_READ)
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
+    company = get_or_404(session, Company, company_id, "Entreprise")
     contacts = list(
         session.scalars(
             select(Contact).where(Contact.company_id == company_id).order_by(Contact.last_name)
@@ -253,34 +250,35 @@ def get_company(session: Session, actor: Actor, company_id: int) -> CompanyFile:
 # --------------------------------------------------------------------------- settings
 
 
-def get_setting(session: Session, key: str, default):
-    row = session.get(Setting, key)
-    return default if row is None or row.value is None else row.value
-
-
 def dormant_months(session: Session) -> int:
+    """The ``dormant_months`` setting (at least 1; the default if the stored value is unusable)."""
     try:
-        return max(1, int(get_setting(session, "dormant_months", DEFAULT_DORMANT_MONTHS)))
+        return max(1, int(get_setting(session, DORMANT_MONTHS)))
     except (TypeError, ValueError):
-        return DEFAULT_DORMANT_MONTHS
+        return DEFAULTS[DORMANT_MONTHS]
 
 
-def months_before(day: dt.date, months: int) -> dt.date:
-    """``day`` minus ``months`` calendar months (day clamped to the month's end)."""
-    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
-    m += 1
-    last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(y, m, min(day.day, last))
+def dormant_cutoff(session: Session, today: dt.date | None = None) -> dt.date:
+    """A partner whose last logged contact is before this day is dormant."""
+    return months_before(today or dt.date.today(), dormant_months(session))
+
+
+def is_dormant(status: str, last_contact: dt.date | dt.datetime | None, cutoff: dt.date) -> bool:
+    """Dormant partner (company list): status "partner" and no logged contact since ``cutoff``.
+
+    Not the dashboard's "Partenaire dormant" (no contact *and* no placement in the 12
+    months up to the period's end): see docs/STATISTICS.md.
+    """
+    if status != PartnerStatus.PARTNER.value:
+        return False
+    if last_contact is None:
+        return True
+    last_day = last_contact.date() if isinstance(last_contact, dt.datetime) else last_contact
+    return last_day < cutoff
 
 
 def _is_dormant(row: CompanyRow, cutoff: dt.date) -> bool:
-    if row.status != PartnerStatus.PARTNER.value:
-        return False
-    last = row.last_contact
-    if last is None:
-        return True
-    last_day = last.date() if isinstance(last, dt.datetime) else last
-    return last_day < cutoff
+    return is_dormant(row.status, row.last_contact, cutoff)
 
 
 # --------------------------------------------------------------------------- search and filters
@@ -331,13 +329,6 @@ class CompanySearch:
         # Best first; ties broken by the name's own similarity.
         found.sort(key=lambda m: (-m[1], -fuzz.ratio(q, self.names[m[2]])))
         return [self.rows[i] for _, _, i in found]
-
-
-def search_companies(
-    rows: list[CompanyRow], query: str, limit: int | None = None
-) -> list[CompanyRow]:
-    """Rows matching ``query`` over name, SIRET, city and contact names (typo/accent tolerant)."""
-    return CompanySearch(rows).search(query, limit=limit)
 
 
 def filter_companies(
@@ -569,13 +560,6 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     return company
 
 
-def _get_live(session: Session, company_id: int) -> Company:
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
-    return company
-
-
 def update_company(
     session: Session,
     actor: Actor,
@@ -586,9 +570,9 @@ def update_company(
     **fields,
 ) -> Company:
     """Apply ``fields`` unless someone saved the company since ``expected_version`` was read."""
-    company = _get_live(session, company_id)
+    company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
-    if company.retired_at is not None or company.merged_into_id is not None:
+    if not company.is_live:
         raise ValidationError(
             {"Entreprise": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
         )
@@ -646,7 +630,7 @@ def change_status(
     ``system=True`` is the automatic move after a logged contact (prospect ->
     contacted): it needs the right to log contacts on that company, not to edit it.
     """
-    company = _get_live(session, company_id)
+    company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.INTERACTION_WRITE if system else Perm.COMPANY_WRITE, company.site_id)
     new = v.choice(status, PARTNER_STATUS_LABELS, "Statut")
     if new is None or new == company.status:

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import NotFound, ValidationError
+from crm.errors import ValidationError
 from crm.models import Company, Contact
+from crm.services._common import get_or_404
 
 CONTACT_LABELS_FR = {
     "ref": "Référence",
@@ -57,9 +58,7 @@ def validate_contact_fields(fields: dict, *, creating: bool) -> tuple[dict, dict
 
 
 def _company(session: Session, company_id: int) -> Company:
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
+    company = get_or_404(session, Company, company_id, "Entreprise")
     return company
 
 
@@ -77,9 +76,7 @@ def create_contact(session: Session, actor: Actor, company_id: int, **fields) ->
 
 
 def update_contact(session: Session, actor: Actor, contact_id: int, **fields) -> Contact:
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound(f"Contact {contact_id} introuvable.")
+    contact = get_or_404(session, Contact, contact_id, "Contact")
     authorize(actor, Perm.COMPANY_WRITE, contact.company.site_id)
     clean, errors = validate_contact_fields(fields, creating=False)
     if errors:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import NotFound, ValidationError
+from crm.errors import ValidationError
 from crm.models import Company, Contact, Interaction, InteractionKind, PartnerStatus, utcnow
+from crm.services._common import get_or_404
 from crm.services.companies import change_status
 
 KIND_FR = {
@@ -81,9 +82,7 @@ def log_interaction(
     ref: str | None = None,
 ) -> Interaction:
     """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
+    company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
     clean = _validate(
         session,
@@ -148,9 +147,7 @@ def upsert_interaction(
     :func:`log_interaction`. When ``ref`` exists, the actor needs the interaction
     right on the site of its CURRENT company as well as on the target company's.
     """
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
+    company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
     clean = _validate(
         session,
@@ -270,9 +267,7 @@ def my_followups(
 
 
 def _own_interaction(session: Session, actor: Actor, interaction_id: int) -> Interaction:
-    interaction = session.get(Interaction, interaction_id)
-    if interaction is None:
-        raise NotFound(f"Contact {interaction_id} introuvable.")
+    interaction = get_or_404(session, Interaction, interaction_id, "Contact")
     authorize(actor, Perm.INTERACTION_WRITE, interaction.company.site_id)
     return interaction
 

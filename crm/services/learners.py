@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, PermissionDenied, ValidationError
+from crm.db import expect_version
+from crm.errors import PermissionDenied, ValidationError
 from crm.models import (
     GeoPrecision,
     Learner,
@@ -31,6 +32,7 @@ from crm.models import (
     split_list,
 )
 from crm.reference import find_commune
+from crm.services._common import get_or_404
 
 # Fields a trainer may set, with their French names for error messages.
 EDITABLE_FIELDS = {
@@ -235,9 +237,7 @@ def create_learner(session: Session, actor: Actor, site_id: int, **values) -> Le
 
 
 def _load(session: Session, learner_id: int) -> Learner:
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     return learner
 
 
@@ -252,8 +252,7 @@ def update_learner(
     authorize(actor, Perm.LEARNER_WRITE)
     learner = _load(session, learner_id)
     authorize(actor, Perm.LEARNER_WRITE, learner.site_id)
-    if expected_version is not None and learner.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(learner, expected_version)
     clean = _clean(session, values, learner)
     changed = [k for k, v in clean.items() if getattr(learner, k) != v]
     for k in changed:

@@ -32,6 +32,7 @@ from crm.models import (
     Site,
     split_list,
 )
+from crm.services._common import get_or_404
 from matching import (
     AllocationReport,
     LearnerProfile,
@@ -177,6 +178,7 @@ def offer_records(session: Session, today: dt.date) -> list[OfferRecord]:
             o_status == open_status
             and (paused_until is None or paused_until < today)
             and c_status != inactive
+            # Company.is_live, on the plain columns of this row:
             and retired_at is None
             and merged_into is None
         )
@@ -289,9 +291,7 @@ def matching_run(session: Session, today: dt.date | None = None) -> MatchingRun:
 
 def _learner_in_scope(session: Session, actor: Actor, learner_id: int) -> Learner:
     authorize(actor, Perm.LEARNER_READ)
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     authorize(actor, Perm.LEARNER_READ, learner.site_id)
     return learner
 

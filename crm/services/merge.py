@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from crm import audit
 from crm.auth import Actor, Perm, authorize
 from crm.dedupe import DEFAULT_THRESHOLD, DuplicatePair, company_records, find_duplicates
-from crm.errors import NotFound, ValidationError
+from crm.errors import ValidationError
 from crm.models import (
     Company,
     CompanyStatusChange,
@@ -19,6 +19,7 @@ from crm.models import (
     Placement,
     utcnow,
 )
+from crm.services._common import get_or_404
 from crm.services.companies import COMPANY_FIELDS
 
 # When merging, the kept record takes the most advanced of the two statuses.
@@ -56,14 +57,12 @@ def merge_companies(session: Session, actor: Actor, keep_id: int, drop_id: int) 
     """
     if keep_id == drop_id:
         raise ValidationError({"Fusion": "Choisissez deux fiches différentes."})
-    keep = session.get(Company, keep_id)
-    drop = session.get(Company, drop_id)
-    if keep is None or drop is None:
-        raise NotFound("Entreprise introuvable.")
+    keep = get_or_404(session, Company, keep_id, "Entreprise")
+    drop = get_or_404(session, Company, drop_id, "Entreprise")
     authorize(actor, Perm.COMPANY_MERGE, keep.site_id)
     authorize(actor, Perm.COMPANY_MERGE, drop.site_id)
     for c in (keep, drop):
-        if c.merged_into_id is not None or c.retired_at is not None:
+        if not c.is_live:
             raise ValidationError({"Fusion": f"« {c.name} » est déjà fusionnée ou retirée."})
     moved = {}
     for model in (Contact, Interaction, Offer, Placement):

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, ValidationError
+from crm.errors import ConcurrentEditError, ValidationError
 from crm.labels import OFFER_STATUS_FR
 from crm.models import (
     SEAT_HOLDING_STATUSES,
@@ -28,6 +28,7 @@ from crm.models import (
     Placement,
     join_list,
 )
+from crm.services._common import get_or_404
 
 
 def seats_used(session: Session, offer_ids: Iterable[int]) -> dict[int, int]:
@@ -164,16 +165,12 @@ def validate_offer_fields(
 
 
 def _offer(session: Session, offer_id: int) -> Offer:
-    offer = session.get(Offer, offer_id)
-    if offer is None:
-        raise NotFound(f"Offre {offer_id} introuvable.")
+    offer = get_or_404(session, Offer, offer_id, "Offre")
     return offer
 
 
 def create_offer(session: Session, actor: Actor, company_id: int, **fields) -> Offer:
-    company = session.get(Company, company_id)
-    if company is None:
-        raise NotFound(f"Entreprise {company_id} introuvable.")
+    company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
     clean, errors = validate_offer_fields(session, fields, creating=True, company_id=company.id)
     if errors:
@@ -280,7 +277,7 @@ def list_offers(
     stmt = (
         select(Offer, Company)
         .join(Company, Company.id == Offer.company_id)
-        .where(Company.merged_into_id.is_(None))
+        .where(Company.is_live)
         .order_by(Company.name, Offer.start_date)
     )
     pairs = session.execute(stmt).all()

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, NotFound, PermissionDenied, ValidationError
+from crm.db import expect_version
+from crm.errors import NotFound, PermissionDenied, ValidationError
 from crm.models import (
     Company,
     Contact,
@@ -47,6 +48,7 @@ from crm.models import (
     split_list,
     utcnow,
 )
+from crm.services._common import get_or_404
 
 KINDS = ("pmsmp", "stage", "attestation", "evaluation")
 KIND_FR = {
@@ -125,9 +127,7 @@ class _Records:
 
 
 def _placement_and_learner(session: Session, placement_id: int) -> tuple[Placement, Learner]:
-    placement = session.get(Placement, placement_id)
-    if placement is None:
-        raise NotFound(f"Période {placement_id} introuvable.")
+    placement = get_or_404(session, Placement, placement_id, "Période")
     return placement, session.get(Learner, placement.learner_id)
 
 
@@ -340,8 +340,7 @@ def _load_for_write(
     placement, learner = _placement_and_learner(session, placement_id)
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
     r = _records(session, placement, learner, create=True)
-    if expected_version is not None and r.paperwork.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(r.paperwork, expected_version)
     return r
 
 
@@ -561,9 +560,7 @@ def upload_scan(
 def get_scan(session: Session, actor: Actor, scan_id: int) -> tuple[str, bytes]:
     """(file name, PDF bytes) of a scanned agreement; the read is audited."""
     authorize(actor, Perm.LEARNER_READ)
-    scan = session.get(PaperworkScan, scan_id)
-    if scan is None:
-        raise NotFound(f"Scan {scan_id} introuvable.")
+    scan = get_or_404(session, PaperworkScan, scan_id, "Scan")
     _placement, learner = _placement_and_learner(session, scan.placement_id)
     authorize(actor, Perm.LEARNER_READ, learner.site_id)
     audit.record(

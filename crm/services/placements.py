@@ -23,11 +23,9 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
-from crm.db import is_sqlite
+from crm.db import expect_version, is_sqlite
 from crm.errors import (
     CapacityError,
-    ConcurrentEditError,
-    NotFound,
     PermissionDenied,
     ValidationError,
 )
@@ -48,6 +46,7 @@ from crm.models import (
     join_list,
     split_list,
 )
+from crm.services._common import get_or_404
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     PlacementStatus.PROPOSED: frozenset({PlacementStatus.CONFIRMED, PlacementStatus.CANCELLED}),
@@ -142,14 +141,10 @@ def _check_booking(
     if offer_id is not None:
         lock_offer(session, offer_id)
     lock_learner(session, learner_id)
-    learner = session.get(Learner, learner_id, populate_existing=True)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire", populate_existing=True)
     offer = None
     if offer_id is not None:
-        offer = session.get(Offer, offer_id, populate_existing=True)
-        if offer is None:
-            raise NotFound(f"Offre {offer_id} introuvable.")
+        offer = get_or_404(session, Offer, offer_id, "Offre", populate_existing=True)
         company_id = offer.company_id
     company = session.get(Company, company_id) if company_id is not None else None
     errors: dict[str, str] = {}
@@ -189,12 +184,7 @@ def _check_booking(
         or (offer.paused_until is not None and start is not None and offer.paused_until >= start)
     ):
         errors["offre"] = "cette offre n'est pas ouverte (en pause ou fermée)."
-    if (
-        company is None
-        or company.status == PartnerStatus.INACTIVE
-        or company.retired_at is not None
-        or company.merged_into_id is not None
-    ):
+    if company is None or company.status == PartnerStatus.INACTIVE or not company.is_live:
         errors["entreprise"] = "cette entreprise n'est plus active."
     if errors:
         raise ValidationError(errors)
@@ -300,9 +290,7 @@ def book_placement(
     """
     authorize(actor, Perm.PLACEMENT_WRITE)
     lock_offer(session, offer_id)  # before any read (SQLite: a write takes the lock)
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
     learner, offer, _company = _check_booking(
         session, learner_id=learner_id, offer_id=offer_id, company_id=None, start=start, end=end
@@ -339,13 +327,10 @@ def book_placement(
 
 def _load(session: Session, actor: Actor, placement_id: int, expected_version: int | None):
     authorize(actor, Perm.PLACEMENT_WRITE)
-    placement = session.get(Placement, placement_id)
-    if placement is None:
-        raise NotFound(f"Période {placement_id} introuvable.")
+    placement = get_or_404(session, Placement, placement_id, "Période")
     learner = session.get(Learner, placement.learner_id)
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
-    if expected_version is not None and placement.version != expected_version:
-        raise ConcurrentEditError()
+    expect_version(placement, expected_version)
     return placement
 
 
@@ -538,9 +523,7 @@ def upsert_placement(
     the learner's other periods do. Status and dates: as :func:`change_status`.
     """
     authorize(actor, Perm.PLACEMENT_WRITE)
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     authorize(actor, Perm.PLACEMENT_WRITE, learner.site_id)
     existing = session.scalar(select(Placement).where(Placement.ref == ref)) if ref else None
     if existing is not None:

@@ -25,6 +25,7 @@ from crm.models import (
     Placement,
     utcnow,
 )
+from crm.services._common import get_or_404, months_before
 from crm.services.settings import RETENTION_MONTHS, get_setting
 
 ANONYMOUS_FIRST_NAME = "Anonyme"
@@ -50,9 +51,7 @@ def _json(value: Any) -> Any:
 
 
 def _get_learner(session: Session, learner_id: int) -> Learner:
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Apprenant(e) {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Apprenant(e)")
     return learner
 
 
@@ -111,19 +110,6 @@ def export_learner_data(session: Session, actor: Actor, learner_id: int) -> dict
 
 
 # --------------------------------------------------------------------------- retention purge
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` earlier (clamped to the month's end)."""
-    total = day.year * 12 + (day.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def department_of(postcode: str | None) -> str | None:

@@ -25,6 +25,7 @@ from crm.auth import (
 from crm.errors import NotFound, ValidationError
 from crm.models import Role, Site, User, utcnow
 from crm.services import sessions
+from crm.services._common import get_or_404
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,7 @@ class UserRow:
 
 
 def _get(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Utilisateur {user_id} introuvable.")
+    user = get_or_404(session, User, user_id, "Utilisateur")
     return user
 
 

@@ -30,7 +30,7 @@ from crm.dedupe import DEFAULT_THRESHOLD, company_records, prepare, score_pair
 from crm.errors import NotFound, ValidationError
 from crm.models import Company, Establishment, Interaction, Learner, PartnerStatus, Site
 from crm.reference import rome_labels
-from crm.services.companies import months_before
+from crm.services._common import get_or_404, months_before
 from matching.commute import commute_minutes, reachable_km
 from matching.prospects import (
     EstablishmentArrays,
@@ -402,9 +402,7 @@ def prospects_for_learner(
     """Establishments to call for a learner of the actor's sites (their projects, commute)."""
     authorize(actor, Perm.COMPANY_READ)
     authorize(actor, Perm.LEARNER_READ_BASIC)
-    learner = session.get(Learner, learner_id)
-    if learner is None:
-        raise NotFound(f"Stagiaire {learner_id} introuvable.")
+    learner = get_or_404(session, Learner, learner_id, "Stagiaire")
     authorize(actor, Perm.LEARNER_READ_BASIC, learner.site_id)
     if learner.latitude is None or learner.longitude is None:
         raise ValidationError(
@@ -448,9 +446,7 @@ def prospects_near(
     authorize(actor, Perm.COMPANY_READ, site_id)
     codes = (rome_codes,) if isinstance(rome_codes, str) else tuple(rome_codes)
     if site_id is not None:
-        site = session.get(Site, site_id)
-        if site is None:
-            raise NotFound(f"Site {site_id} introuvable.")
+        site = get_or_404(session, Site, site_id, "Site")
         latitude, longitude = site.latitude, site.longitude
     if latitude is None or longitude is None:
         raise ValidationError({"Lieu": "coordonnées inconnues."})
@@ -500,8 +496,7 @@ def add_prospect(
         select(Company)
         .where(
             Company.siret == est.siret,
-            Company.merged_into_id.is_(None),
-            Company.retired_at.is_(None),
+            Company.is_live,
         )
         .order_by(Company.id)
     )

@@ -38,7 +38,6 @@ from crm.services.stats.scope import (
     PLACED,
     SEAT_HOLDING,
     execute,
-    live_company,
     scope_sites,
     sector_clause,
 )
@@ -101,7 +100,7 @@ def _partner_flags(ids: list[int], filters: StatsFilters):
         .outerjoin(contacts, contacts.c.company_id == Company.id)
         .outerjoin(placements, placements.c.company_id == Company.id)
         .outerjoin(first_partner, first_partner.c.company_id == Company.id)
-        .where(Company.site_id.in_(ids), live_company(), sector_clause(filters))
+        .where(Company.site_id.in_(ids), Company.is_live, sector_clause(filters))
         .subquery()
     )
 

@@ -24,7 +24,7 @@ from crm.services.stats.placements import (
     placements_by_site,
     school_report,
 )
-from crm.services.stats.scope import execute, live_company, scope_sites, sector_clause
+from crm.services.stats.scope import execute, scope_sites, sector_clause
 
 # Table keys (used by the CLI's JSON) and their French titles (sheet names, headings).
 TITLES: dict[str, str] = {
@@ -53,7 +53,7 @@ def partner_points(session: Session, actor: Actor, filters: StatsFilters) -> pd.
         .join(Site, Site.id == Company.site_id)
         .where(
             Company.site_id.in_(ids),
-            live_company(),
+            Company.is_live,
             sector_clause(filters),
             Company.latitude.is_not(None),
             Company.longitude.is_not(None),

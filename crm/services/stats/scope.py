@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlalchemy import (
     Integer,
-    and_,
     cast,
     func,
     literal,
@@ -107,7 +106,3 @@ def sector_clause(filters: StatsFilters, naf_col=Company.naf):
     section = filters.sector.upper()
     divisions = sorted(d for d, s in naf_division_sections().items() if s == section)
     return naf_division(naf_col).in_(divisions)
-
-
-def live_company():
-    return and_(Company.merged_into_id.is_(None), Company.retired_at.is_(None))
