@@ -67,21 +67,21 @@ def _validate(
     return clean
 
 
-def log_interaction(
+def _checked_values(
     session: Session,
     actor: Actor,
     company_id: int,
     *,
-    kind: str,
-    summary: str,
-    contact_id: int | None = None,
-    outcome: str | None = None,
-    next_action: str | None = None,
-    next_action_due=None,
-    occurred_at: dt.datetime | None = None,
-    ref: str | None = None,
-) -> Interaction:
-    """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
+    kind,
+    summary,
+    outcome,
+    next_action,
+    next_action_due,
+    ref,
+    contact_id,
+    occurred_at,
+) -> tuple[Company, str | None, dict]:
+    """Authorise on the company's site, apply the field rules; (company, ref, row values)."""
     company = get_or_404(session, Company, company_id, "Entreprise")
     authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
     clean = _validate(
@@ -98,31 +98,60 @@ def log_interaction(
     when = occurred_at or utcnow()
     if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
         when = dt.datetime.combine(when, dt.time(12))
-    interaction = Interaction(
-        ref=clean["Référence"],
-        company_id=company.id,
+    values = {
+        "company_id": company.id,
+        "contact_id": contact_id,
+        "occurred_at": when,
+        "kind": InteractionKind(clean["Type"]).value,
+        "summary": clean["Résumé"],
+        "outcome": clean["Résultat"],
+        "next_action": clean["Prochaine action"],
+        "next_action_due": clean["Échéance"],
+    }
+    return company, clean["Référence"], values
+
+
+def _prospect_contacted(session: Session, actor: Actor, company: Company, reason: str) -> None:
+    """A first logged contact moves a prospect to "contacted"."""
+    if company.status == PartnerStatus.PROSPECT.value:
+        change_status(
+            session, actor, company.id, PartnerStatus.CONTACTED.value, reason, system=True
+        )
+
+
+def log_interaction(
+    session: Session,
+    actor: Actor,
+    company_id: int,
+    *,
+    kind: str,
+    summary: str,
+    contact_id: int | None = None,
+    outcome: str | None = None,
+    next_action: str | None = None,
+    next_action_due=None,
+    occurred_at: dt.datetime | None = None,
+    ref: str | None = None,
+) -> Interaction:
+    """Log a call/visit/e-mail/meeting/event; a prospect becomes "contacted"."""
+    company, ref, values = _checked_values(
+        session,
+        actor,
+        company_id,
+        kind=kind,
+        summary=summary,
+        outcome=outcome,
+        next_action=next_action,
+        next_action_due=next_action_due,
+        ref=ref,
         contact_id=contact_id,
-        author_id=actor.user_id,
-        occurred_at=when,
-        kind=InteractionKind(clean["Type"]).value,
-        summary=clean["Résumé"],
-        outcome=clean["Résultat"],
-        next_action=clean["Prochaine action"],
-        next_action_due=clean["Échéance"],
-        next_action_done=False,
+        occurred_at=occurred_at,
     )
+    interaction = Interaction(ref=ref, author_id=actor.user_id, next_action_done=False, **values)
     session.add(interaction)
     session.flush()
     audit.record(session, actor, "create", "interaction", interaction.id, company_id=company.id)
-    if company.status == PartnerStatus.PROSPECT.value:
-        change_status(
-            session,
-            actor,
-            company.id,
-            PartnerStatus.CONTACTED.value,
-            "contact enregistré",
-            system=True,
-        )
+    _prospect_contacted(session, actor, company, "contact enregistré")
     return interaction
 
 
@@ -147,11 +176,10 @@ def upsert_interaction(
     :func:`log_interaction`. When ``ref`` exists, the actor needs the interaction
     right on the site of its CURRENT company as well as on the target company's.
     """
-    company = get_or_404(session, Company, company_id, "Entreprise")
-    authorize(actor, Perm.INTERACTION_WRITE, company.site_id)
-    clean = _validate(
+    company, ref, values = _checked_values(
         session,
-        company,
+        actor,
+        company_id,
         kind=kind,
         summary=summary,
         outcome=outcome,
@@ -159,25 +187,12 @@ def upsert_interaction(
         next_action_due=next_action_due,
         ref=ref,
         contact_id=contact_id,
+        occurred_at=occurred_at,
     )
-    ref = clean["Référence"]
     existing = session.scalar(select(Interaction).where(Interaction.ref == ref)) if ref else None
     if existing is not None:
         authorize(actor, Perm.INTERACTION_WRITE, existing.company.site_id)
-    when = occurred_at or utcnow()
-    if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
-        when = dt.datetime.combine(when, dt.time(12))
-    values = {
-        "company_id": company.id,
-        "contact_id": contact_id,
-        "occurred_at": when,
-        "kind": InteractionKind(clean["Type"]).value,
-        "summary": clean["Résumé"],
-        "outcome": clean["Résultat"],
-        "next_action": clean["Prochaine action"],
-        "next_action_due": clean["Échéance"],
-        "next_action_done": bool(next_action_done),
-    }
+    values["next_action_done"] = bool(next_action_done)
     if existing is None:
         interaction = Interaction(ref=ref, author_id=actor.user_id, **values)
         session.add(interaction)
@@ -185,15 +200,7 @@ def upsert_interaction(
         audit.record(
             session, actor, "import_create", "interaction", interaction.id, company_id=company.id
         )
-        if company.status == PartnerStatus.PROSPECT.value:
-            change_status(
-                session,
-                actor,
-                company.id,
-                PartnerStatus.CONTACTED.value,
-                "contact importé",
-                system=True,
-            )
+        _prospect_contacted(session, actor, company, "contact importé")
         return "created"
     changed = sorted(k for k, val in values.items() if getattr(existing, k) != val)
     if not changed:
