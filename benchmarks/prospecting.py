@@ -27,8 +27,8 @@ from crm.reference import communes
 from crm.services.prospecting import prospects_for_learner, rome_naf_table
 from crm.services.prospecting.sirene import import_sirene
 from matching.prospects import naive_rank
-from tests.sirene_support import COLUMNS
-from tests.sirene_support import siret as valid_siret
+from tests.support.sirene import COLUMNS
+from tests.support.sirene import siret as valid_siret
 
 NAFS = [
     ("56.10A", 8),

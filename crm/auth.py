@@ -3,7 +3,7 @@
 Every service function takes an :class:`Actor` and calls :func:`authorize`
 before touching data, so access rules hold whatever page (or script) calls it.
 
-Access policy (tests/test_access_matrix.py checks it; docs/DATA_PROTECTION.md explains it):
+Access policy (tests/services/test_access_matrix.py checks it; docs/DATA_PROTECTION.md explains it):
 
 - officer: companies, contacts, interactions, offers (company writes within their own
   site(s) for site-bound companies; merges within their own site(s)); learners only

@@ -1,6 +1,6 @@
 """Constants the command line needs while parsing arguments, in a module that imports
 nothing heavy (no SQLAlchemy, pandas or scikit-learn), so ``passerelle --help`` and the
-argument errors answer at once. tests/test_cli_startup.py checks that each value equals the
+argument errors answer at once. tests/cli/test_cli_startup.py checks that each value equals the
 one of the module that owns the rule (importer, backup, dedupe, models, stats)."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ cruising speed (expressways, motorways; coaches and trains for transit). The
 time is strictly increasing in ``d`` (its derivative is at least ``1 / v_town``),
 so :func:`reachable_km` inverts it. A learner uses the fastest of their allowed
 modes. Parameters, sources and the calibration table: docs/COMMUTE.md;
-``CAR_REFERENCE_TRIPS`` is that table (tested in tests/test_commute.py).
+``CAR_REFERENCE_TRIPS`` is that table (tested in tests/unit/test_commute.py).
 """
 
 from __future__ import annotations

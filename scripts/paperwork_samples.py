@@ -1,6 +1,6 @@
 """Render the first page of each paperwork document as PNG into docs/img/ (for the README).
 
-Fictional records (tests/paperwork_support.py), a scratch SQLite database, pdftoppm
+Fictional records (tests/support/paperwork.py), a scratch SQLite database, pdftoppm
 (Debian poppler-utils). Run: PYTHONPATH=. python scripts/paperwork_samples.py
 """
 
@@ -17,7 +17,7 @@ from crm.models import Site
 from crm.reference import load_reference_tables
 from crm.services import paperwork
 from crm.services.placements import change_status
-from tests.paperwork_support import FACTS, MINOR_FACTS, make_records
+from tests.support.paperwork import FACTS, MINOR_FACTS, make_records
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "img"
 

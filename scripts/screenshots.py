@@ -83,7 +83,7 @@ EXTRA = {
 def shoot(base: str, out: Path, roles: tuple[str, ...]) -> list[Path]:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, login
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login
 
     expect.set_options(timeout=30_000)
     written: list[Path] = []
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    from tests.browser_support import streamlit_server
+    from tests.support.browser import streamlit_server
 
     with tempfile.TemporaryDirectory() as tmp:
         url = build_demo(Path(tmp) / "demo.db")

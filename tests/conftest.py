@@ -8,7 +8,6 @@ a skip: the suite promises both backends.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import uuid
@@ -18,15 +17,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from crm.auth import Actor
 from crm.db import make_engine, make_session_factory, upgrade
 from crm.demo import load_demo
-from crm.models import Base, Role, Site, User
+from crm.models import Base, Site
 from crm.reference import load_reference_tables
+from tests.factories import DEMO_TODAY, make_actor  # noqa: F401 - fixtures use them
 
 # Tests never reach a real geocoder: code that geocodes without an explicit geocoder
 # (saves plugged into crm.geo) uses the commune table. Geocoding tests point geopy at
-# a local fake server (tests/fake_geo_servers.py) instead.
+# a local fake server (tests/support/fake_geo_servers.py) instead.
 os.environ.setdefault("PASSERELLE_GEOCODER", "offline")
 # Backups are signed with this key in tests (never a key file in the working tree).
 os.environ.setdefault("PASSERELLE_BACKUP_KEY", "test-backup-key-not-a-secret")
@@ -35,7 +34,6 @@ PG_URL = os.environ.get(
     "PASSERELLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
-DEMO_TODAY = dt.date(2026, 11, 23)
 
 
 def _pg_admin_engine():
@@ -156,19 +154,6 @@ def sites(session):
     session.add_all([a, b])
     session.commit()
     return a, b
-
-
-def make_actor(session, role: Role | str, *sites: Site, username: str | None = None) -> Actor:
-    """Create a user of ``role`` on ``sites`` and return its Actor."""
-    role = Role(role)
-    user = User(
-        username=username or f"{role.value}-{uuid.uuid4().hex[:6]}",
-        role=role.value,
-        sites=list(sites),
-    )
-    session.add(user)
-    session.flush()
-    return Actor.from_user(user)
 
 
 # --------------------------------------------------------------------------- demo databases

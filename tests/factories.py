@@ -7,10 +7,18 @@ override any default. They flush, never commit: the test owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
-from crm.models import Company, Learner, Offer, Placement, PlacementStatus
+from crm.auth import Actor
+from crm.models import Company, Learner, Offer, Placement, PlacementStatus, Role, Site, User
+from crm.services.learners import create_learner
 
 TODAY = dt.date.today()
+# A two-week period two weeks ahead, free of the default offers' constraints.
+START = TODAY + dt.timedelta(days=14)
+END = START + dt.timedelta(days=13)
+# The date the demo data set is generated for (session-scoped demo databases).
+DEMO_TODAY = dt.date(2026, 11, 23)
 
 
 def make_company(session, site, name="Épicerie du Port", **kw) -> Company:
@@ -69,3 +77,36 @@ def make_placement(session, learner, offer, **kw) -> Placement:
     session.add(p)
     session.flush()
     return p
+
+
+def make_actor(session, role: Role | str, *sites: Site, username: str | None = None) -> Actor:
+    """Create a user of ``role`` on ``sites`` and return its Actor."""
+    role = Role(role)
+    user = User(
+        username=username or f"{role.value}-{uuid.uuid4().hex[:6]}",
+        role=role.value,
+        sites=list(sites),
+    )
+    session.add(user)
+    session.flush()
+    return Actor.from_user(user)
+
+
+def register_learner(session, trainer, site, **kw) -> Learner:
+    """A learner saved through the service as a trainer would (validated, located)."""
+    values = dict(
+        first_name="Inès",
+        last_name="Martin",
+        birth_date=dt.date(2004, 5, 2),
+        city="Toulon",
+        postcode="83000",
+        project_rome_1="D1106",
+        skills="hygiène HACCP",
+        mobility="transit;walk",
+        max_commute_min=45,
+        available_from=TODAY + dt.timedelta(days=7),
+        available_to=TODAY + dt.timedelta(days=60),
+        support_notes="Suivi renforcé",
+    )
+    values.update(kw)
+    return create_learner(session, trainer, site.id, **values)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from crm.geo import Geocoder
 
 KINDS = ("companies", "sites", "learners", "offers")
-IMPROVABLE = ("none", "commune")  # GeoPrecision.NONE / COMMUNE (tests/test_cli_startup.py)
+IMPROVABLE = ("none", "commune")  # GeoPrecision.NONE / COMMUNE (tests/cli/test_cli_startup.py)
 COMMIT_EVERY = 50
 PRECISION_ORDER = ("housenumber", "street", "commune", "manual", "none")
 
