@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from crm.reference import fold
@@ -218,6 +219,16 @@ def prepare(records: Sequence[dict]) -> list[Prepared]:
 # --------------------------------------------------------------------------- scoring
 
 
+def _towns(a: Prepared, b: Prepared) -> tuple[bool, bool]:
+    """(same town, other town): by postcode or by name, either agreeing is enough."""
+    same_pc = bool(a.postcode and a.postcode == b.postcode)
+    same_city = bool(a.city and a.city == b.city)
+    other = bool(a.postcode and b.postcode and not same_pc and not same_city) or bool(
+        a.city and b.city and not same_city and not same_pc
+    )
+    return same_pc or same_city, other
+
+
 def score_pair(a: Prepared, b: Prepared) -> tuple[float, list[str]]:
     """Duplicate likelihood in [0, 1] and the French evidence behind it."""
     evidence: list[str] = []
@@ -243,13 +254,7 @@ def score_pair(a: Prepared, b: Prepared) -> tuple[float, list[str]]:
             evidence.append("même téléphone")
         else:
             score -= 0.1
-    same_town = bool((a.postcode and a.postcode == b.postcode) or (a.city and a.city == b.city))
-    other_town = bool(
-        (a.postcode and b.postcode and a.postcode != b.postcode)
-        and not (a.city and a.city == b.city)
-    ) or bool(
-        a.city and b.city and a.city != b.city and not (a.postcode and a.postcode == b.postcode)
-    )
+    same_town, other_town = _towns(a, b)
     if a.address and b.address:
         addr_sim = fuzz.token_sort_ratio(a.address, b.address) / 100.0
         numbers_differ = a.house_number and b.house_number and a.house_number != b.house_number
@@ -279,22 +284,17 @@ def score_pair(a: Prepared, b: Prepared) -> tuple[float, list[str]]:
 # --------------------------------------------------------------------------- blocking
 
 
-def candidate_pairs(
-    prepared: Sequence[Prepared], window: int = 6, max_block: int = 120
-) -> set[tuple[int, int]]:
-    """Index pairs (i < j) worth scoring."""
-    blocks: dict[tuple, list[int]] = defaultdict(list)
+def _block_keys(prepared: Sequence[Prepared]) -> list[list[tuple]]:
+    """Each record's blocking keys, by family (one dict per family keeps memory low)."""
     token_df: dict[str, int] = defaultdict(int)
     for p in prepared:
         for t in p.tokens:
             token_df[t] += 1
+    families: list[list[tuple]] = [[] for _ in range(6)]  # siret phone domain token pfx addr
     for p in prepared:
-        if p.siret:
-            blocks[("siret", p.siret)].append(p.index)
-        if p.phone:
-            blocks[("phone", p.phone)].append(p.index)
-        if p.domain:
-            blocks[("domain", p.domain)].append(p.index)
+        families[0].append((p.siret,) if p.siret else ())
+        families[1].append((p.phone,) if p.phone else ())
+        families[2].append((p.domain,) if p.domain else ())
         where = [("pc", p.postcode)] if p.postcode else []
         if p.city:
             where.append(("city", p.city))
@@ -302,19 +302,46 @@ def candidate_pairs(
             where = [("nowhere", "")]
         # The two rarest tokens of the name: one typo leaves the other.
         rare = sorted(p.tokens, key=lambda t: (token_df[t], t))[:2] or [p.name[:4]]
-        for w in where:
-            for t in rare:
-                blocks[(*w, t)].append(p.index)
-            # A typo inside every token: the first 3 letters still often agree.
-            blocks[(*w, "pfx", p.name[:3])].append(p.index)
-            if p.address:
-                blocks[(*w, "addr", p.address)].append(p.index)
+        families[3].append(tuple((*w, t) for w in where for t in rare))
+        # A typo inside every token: the first 3 letters still often agree.
+        families[4].append(tuple((*w, p.name[:3]) for w in where))
+        families[5].append(tuple((*w, p.address) for w in where) if p.address else ())
+    return families
+
+
+def _blocks(prepared: Sequence[Prepared], wanted: Iterable[int] | None = None) -> list[list[int]]:
+    """Blocks of two or more records (indexes in record order), by the keys above.
+
+    With ``wanted`` (indexes), only the blocks holding one of them: every record
+    sharing such a key is still in its block, so a block is the same as without it.
+    """
+    wanted = None if wanted is None else list(wanted)
+    if wanted is not None and len(wanted) == len(prepared):
+        wanted = None  # every record: every block
+    out: list[list[int]] = []
+    for keys in _block_keys(prepared):
+        keep = None if wanted is None else {k for i in wanted for k in keys[i]}
+        blocks: dict[tuple, list[int]] = defaultdict(list)
+        for i, ks in enumerate(keys):
+            for k in ks:
+                if keep is None or k in keep:
+                    blocks[k].append(i)
+        out.extend(m for m in blocks.values() if len(m) >= 2)
+    return out
+
+
+def _name_order(prepared: Sequence[Prepared], members: Iterable[int]) -> list[int]:
+    return sorted(members, key=lambda i: prepared[i].name)
+
+
+def candidate_pairs(
+    prepared: Sequence[Prepared], window: int = 6, max_block: int = 120
+) -> set[tuple[int, int]]:
+    """Index pairs (i < j) worth scoring."""
     pairs: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
+    for members in _blocks(prepared):
         if len(members) > max_block:
-            members = sorted(members, key=lambda i: prepared[i].name)
+            members = _name_order(prepared, members)
             for k, i in enumerate(members):
                 for j in members[k + 1 : k + 1 + window]:
                     pairs.add((i, j) if i < j else (j, i))
@@ -323,11 +350,175 @@ def candidate_pairs(
             for j in members[k + 1 :]:
                 pairs.add((i, j) if i < j else (j, i))
     # Sorted neighbourhood over the cleaned names (catches a changed postcode).
-    order = sorted(range(len(prepared)), key=lambda i: prepared[i].name)
+    order = _name_order(prepared, range(len(prepared)))
     for k, i in enumerate(order):
         for j in order[k + 1 : k + 1 + window]:
             pairs.add((i, j) if i < j else (j, i))
     return pairs
+
+
+def pairs_touching(
+    prepared: Sequence[Prepared],
+    new: Iterable[int],
+    window: int = 6,
+    max_block: int = 120,
+    chunk: int = 2000,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The pairs of :func:`candidate_pairs` with at least one index in ``new``, streamed.
+
+    For an import: only the blocks of the new records are built, and the pairs come
+    as arrays ``(a, b)`` (``a < b``), ``chunk`` new records at a time, never as a set
+    of all pairs. Each pair comes once: from its new record, or from the smaller of
+    two new records.
+    """
+    new = sorted(set(new))
+    if not new:
+        return
+    n = len(prepared)
+    is_new = np.zeros(n, dtype=bool)
+    is_new[new] = True
+    # Per new record: (block members as an array, its position there if the block
+    # is large, where only the ``window`` name neighbours pair up, else None).
+    of_record: dict[int, list[tuple[np.ndarray, int | None]]] = defaultdict(list)
+    for members in _blocks(prepared, new):
+        large = len(members) > max_block
+        if large:
+            members = _name_order(prepared, members)
+        arr = np.asarray(members, dtype=np.int64)
+        for k in np.flatnonzero(is_new[arr]).tolist():
+            of_record[members[k]].append((arr, k if large else None))
+    order = np.asarray(_name_order(prepared, range(n)), dtype=np.int64)
+    order_pos = np.empty(n, dtype=np.int64)
+    order_pos[order] = np.arange(n)
+    for start in range(0, len(new), chunk):
+        parts: list[np.ndarray] = []
+        owners: list[int] = []
+        sizes: list[int] = []
+        for i in new[start : start + chunk]:
+            k = int(order_pos[i])
+            segs = [order[max(0, k - window) : k + window + 1]]
+            for arr, pos in of_record.pop(i, ()):
+                segs.append(arr if pos is None else arr[max(0, pos - window) : pos + window + 1])
+            for seg in segs:
+                parts.append(seg)
+                owners.append(i)
+                sizes.append(len(seg))
+        partner = np.concatenate(parts)
+        owner = np.repeat(np.asarray(owners, dtype=np.int64), sizes)
+        keep = (partner != owner) & ~(is_new[partner] & (partner < owner))
+        a = np.minimum(owner[keep], partner[keep])
+        b = np.maximum(owner[keep], partner[keep])
+        codes = np.unique(a * n + b)
+        yield codes // n, codes % n
+
+
+def duplicates_touching(
+    prepared: Sequence[Prepared], new: Iterable[int], threshold: float = DEFAULT_THRESHOLD
+) -> Iterator[tuple[int, int, float, list[str]]]:
+    """``(i, j, score, evidence)`` of the pairs touching ``new`` that reach ``threshold``.
+
+    The same pairs and scores as :func:`find_duplicates` restricted to pairs with a
+    new record, without its set of all pairs: :func:`pairs_touching` streams them
+    and a vectorised upper bound of the score (:func:`_score_bounds`) drops, before
+    any string comparison, the pairs that cannot reach the threshold.
+    """
+    codes = _Codes(prepared)
+    for a, b in pairs_touching(prepared, new):
+        if threshold > 0:
+            keep = codes.may_reach(a, b, threshold)
+            a, b = a[keep], b[keep]
+        for i, j in zip(a.tolist(), b.tolist(), strict=True):
+            hit = score_if_reachable(prepared[i], prepared[j], threshold)
+            if hit is not None:
+                yield i, j, hit[0], hit[1]
+
+
+class _Codes:
+    """The records' fields as integer codes (-1: missing), for vectorised bounds."""
+
+    def __init__(self, prepared: Sequence[Prepared]):
+        def code(values) -> np.ndarray:
+            seen: dict[str, int] = {}
+            return np.fromiter(
+                (seen.setdefault(v, len(seen)) if v else -1 for v in values),
+                dtype=np.int64,
+                count=len(prepared),
+            )
+
+        self.siret = code(p.siret for p in prepared)
+        self.phone = code(p.phone for p in prepared)
+        self.postcode = code(p.postcode for p in prepared)
+        self.city = code(p.city for p in prepared)
+        self.domain = code(p.domain for p in prepared)
+        self.number = code(p.house_number for p in prepared)
+        self.address = np.fromiter((bool(p.address) for p in prepared), dtype=bool)
+        self.named = np.fromiter((bool(p.name) for p in prepared), dtype=bool)
+
+    def may_reach(self, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+        """False where :func:`score_pair` is surely below ``threshold`` (> 0)."""
+
+        def both(x):
+            return (x[a] >= 0) & (x[b] >= 0)
+
+        def same(x):
+            return (x[a] >= 0) & (x[a] == x[b])
+
+        sirets = both(self.siret)
+        bonus = np.zeros(len(a))
+        phones = both(self.phone)
+        bonus += np.where(phones, np.where(same(self.phone), 0.25, -0.1), 0.0)
+        same_town = same(self.postcode) | same(self.city)
+        other_town = (both(self.postcode) & ~same(self.postcode) & ~same(self.city)) | (
+            both(self.city) & ~same(self.city) & ~same(self.postcode)
+        )
+        numbers_differ = both(self.number) & ~same(self.number)
+        addresses = self.address[a] & self.address[b]
+        bonus += np.where(
+            addresses, np.where(numbers_differ, -0.3, np.where(other_town, 0.0, 0.2)), 0.0
+        )
+        bonus += np.where(same_town, 0.03, np.where(other_town, -0.35, 0.0))
+        bonus += np.where(both(self.domain), np.where(same(self.domain), 0.15, -0.05), 0.0)
+        by_name = ~sirets & self.named[a] & self.named[b] & (1.0 + bonus >= threshold - 1e-6)
+        return by_name | (sirets & same(self.siret))
+
+
+def score_if_reachable(
+    a: Prepared, b: Prepared, threshold: float
+) -> tuple[float, list[str]] | None:
+    """:func:`score_pair` when the pair can reach ``threshold``, else None (cheaply).
+
+    The rest of the evidence (phone, address, town, domain) can add at most a known
+    amount to the name similarity; the name scorers then run with the cut-off this
+    leaves, and give up early below it. Exact: a pair skipped here scores below
+    ``threshold`` in :func:`score_pair`.
+    """
+    if (a.siret and b.siret) or not a.name or not b.name or threshold <= 0:
+        s, ev = score_pair(a, b)
+        return (s, ev) if s >= threshold else None
+    bonus = 0.0
+    if a.phone and b.phone:
+        bonus += 0.25 if a.phone == b.phone else -0.1
+    same_town, other_town = _towns(a, b)
+    if a.address and b.address:
+        if a.house_number and b.house_number and a.house_number != b.house_number:
+            bonus -= 0.3
+        elif not other_town:
+            bonus += 0.2
+    if same_town:
+        bonus += 0.03
+    elif other_town:
+        bonus -= 0.35
+    if a.domain and b.domain:
+        bonus += 0.15 if a.domain == b.domain else -0.05
+    need = (threshold - bonus) * 100 - 0.01  # name similarity needed, in %, with a margin
+    if need > 100:
+        return None
+    if need > 0:
+        sort_sim = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=need)
+        if not sort_sim and not fuzz.token_set_ratio(a.name, b.name, score_cutoff=need / 0.92):
+            return None
+    s, ev = score_pair(a, b)
+    return (s, ev) if s >= threshold else None
 
 
 @dataclass
@@ -349,10 +540,10 @@ def find_duplicates(
     prepared = prepared or prepare(records)
     out = []
     for i, j in candidate_pairs(prepared):
-        s, ev = score_pair(prepared[i], prepared[j])
-        if s >= threshold:
+        hit = score_if_reachable(prepared[i], prepared[j], threshold)
+        if hit is not None:
             a, b = prepared[i], prepared[j]
-            out.append(DuplicatePair(i, j, a.id, b.id, a.ref, b.ref, round(s, 3), ev))
+            out.append(DuplicatePair(i, j, a.id, b.id, a.ref, b.ref, round(hit[0], 3), hit[1]))
     out.sort(key=lambda p: (-p.score, str(p.ref_a or p.id_a), str(p.ref_b or p.id_b)))
     return out
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.dedupe import RECORD_FIELDS, candidate_pairs, company_records, prepare, score_pair
+from crm.dedupe import RECORD_FIELDS, company_records, duplicates_touching, prepare
 from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
 from crm.geo import address_key
 from crm.geo.geocoding import commune_location
@@ -542,14 +542,11 @@ def _duplicate_warnings(companies: _Companies, new_lines: dict[int, int]) -> lis
 
 def _warnings(records: list[dict], new_lines: dict[int, int]) -> list[DuplicateWarning]:
     prepared = prepare(records)
-    is_new = [r["id"] in new_lines for r in records]
+    new = [k for k, r in enumerate(records) if r["id"] in new_lines]
     found = []
-    for i, j in candidate_pairs(prepared):
-        if not (is_new[i] or is_new[j]):
-            continue
-        score, evidence = score_pair(prepared[i], prepared[j])
-        if score >= DUPLICATE_THRESHOLD:
-            found.append((round(score, 3), i, j, evidence))
+    # Only the pairs touching the file's new companies, streamed (no set of all pairs).
+    for i, j, score, evidence in duplicates_touching(prepared, new, DUPLICATE_THRESHOLD):
+        found.append((round(score, 3), i, j, evidence))
     found.sort(
         key=lambda t: (
             -t[0],
