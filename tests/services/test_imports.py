@@ -293,6 +293,42 @@ def test_cli_as_user_imports_with_that_users_scope(db_url, tmp_path):
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_as_user_import_lets_other_users_save_while_the_file_is_checked(
+    db_url, tmp_path, monkeypatch
+):
+    """The --as-user look-up must not leave a write transaction open over the check."""
+    import crm.services.imports.bulk as bulk
+    from crm.cli import main
+    from crm.models import Setting
+
+    _officer(db_url)
+    src = tmp_path / "entreprises.csv"
+    src.write_text("ref;name;site\nA1;Chez nous;TPM\n", encoding="utf-8")
+    original = bulk.plan_import
+    saved: list[str] = []
+
+    def check_while_someone_saves(reader, *args, **kwargs):
+        plan = original(reader, *args, **kwargs)
+        other = make_engine(db_url, busy_timeout_ms=300)  # gives up fast if locked out
+        try:
+            with make_session_factory(other)() as s:
+                s.add(Setting(key="saved_meanwhile", value=1))
+                s.commit()
+            saved.append("ok")
+        finally:
+            other.dispose()
+        return plan
+
+    monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
+    monkeypatch.setenv("PASSERELLE_DATABASE_URL", db_url)
+    assert main(["import", "companies", str(src), "--as-user", "agent.tpm"]) == 0
+    assert saved == ["ok"]
+    engine = make_engine(db_url)
+    with make_session_factory(engine)() as s:
+        assert s.scalars(select(Company.ref)).all() == ["A1"]
+    engine.dispose()
+
+
 def test_cli_limits_and_progress(db_url, tmp_path):
     _officer(db_url)
     src = tmp_path / "entreprises.csv"
