@@ -21,9 +21,10 @@ are neighbours in the list sorted by cleaned name (sorted neighbourhood).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,7 +172,7 @@ def domain_of(email: str | None, website: str | None = None) -> str:
     return "" if dom in GENERIC_DOMAINS else dom
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     index: int
     id: object
@@ -284,29 +285,33 @@ def score_pair(a: Prepared, b: Prepared) -> tuple[float, list[str]]:
 # --------------------------------------------------------------------------- blocking
 
 
-def _block_keys(prepared: Sequence[Prepared]) -> list[list[tuple]]:
-    """Each record's blocking keys, by family (one dict per family keeps memory low)."""
+def _key_families(prepared: Sequence[Prepared]) -> list[Callable[[Prepared], tuple]]:
+    """A record's blocking keys, family by family (siret, phone, domain, rare name
+    token, name prefix, address): blocks are built one family at a time."""
     token_df: dict[str, int] = defaultdict(int)
     for p in prepared:
         for t in p.tokens:
             token_df[t] += 1
-    families: list[list[tuple]] = [[] for _ in range(6)]  # siret phone domain token pfx addr
-    for p in prepared:
-        families[0].append((p.siret,) if p.siret else ())
-        families[1].append((p.phone,) if p.phone else ())
-        families[2].append((p.domain,) if p.domain else ())
-        where = [("pc", p.postcode)] if p.postcode else []
+
+    def where(p: Prepared) -> list[tuple[str, str]]:
+        out = [("pc", p.postcode)] if p.postcode else []
         if p.city:
-            where.append(("city", p.city))
-        if not where:
-            where = [("nowhere", "")]
+            out.append(("city", p.city))
+        return out or [("nowhere", "")]
+
+    def rare(p: Prepared) -> list[str]:
         # The two rarest tokens of the name: one typo leaves the other.
-        rare = sorted(p.tokens, key=lambda t: (token_df[t], t))[:2] or [p.name[:4]]
-        families[3].append(tuple((*w, t) for w in where for t in rare))
+        return sorted(p.tokens, key=lambda t: (token_df[t], t))[:2] or [p.name[:4]]
+
+    return [
+        lambda p: (p.siret,) if p.siret else (),
+        lambda p: (p.phone,) if p.phone else (),
+        lambda p: (p.domain,) if p.domain else (),
+        lambda p: tuple((*w, t) for w in where(p) for t in rare(p)),
         # A typo inside every token: the first 3 letters still often agree.
-        families[4].append(tuple((*w, p.name[:3]) for w in where))
-        families[5].append(tuple((*w, p.address) for w in where) if p.address else ())
-    return families
+        lambda p: tuple((*w, p.name[:3]) for w in where(p)),
+        lambda p: tuple((*w, p.address) for w in where(p)) if p.address else (),
+    ]
 
 
 def _blocks(prepared: Sequence[Prepared], wanted: Iterable[int] | None = None) -> list[list[int]]:
@@ -319,14 +324,23 @@ def _blocks(prepared: Sequence[Prepared], wanted: Iterable[int] | None = None) -
     if wanted is not None and len(wanted) == len(prepared):
         wanted = None  # every record: every block
     out: list[list[int]] = []
-    for keys in _block_keys(prepared):
-        keep = None if wanted is None else {k for i in wanted for k in keys[i]}
-        blocks: dict[tuple, list[int]] = defaultdict(list)
-        for i, ks in enumerate(keys):
-            for k in ks:
-                if keep is None or k in keep:
-                    blocks[k].append(i)
-        out.extend(m for m in blocks.values() if len(m) >= 2)
+    indexes = list(range(len(prepared)))  # one int object per record, shared by the blocks
+    for keys_of in _key_families(prepared):
+        keep = None if wanted is None else {k for i in wanted for k in keys_of(prepared[i])}
+        # key -> its first record, a list from the second one (most keys stay single).
+        blocks: dict[tuple, int | list[int]] = {}
+        for i, p in zip(indexes, prepared, strict=True):
+            for k in keys_of(p):
+                if keep is not None and k not in keep:
+                    continue
+                seen = blocks.get(k)
+                if seen is None:
+                    blocks[k] = i
+                elif type(seen) is int:
+                    blocks[k] = [seen, i]
+                else:
+                    seen.append(i)
+        out.extend(m for m in blocks.values() if type(m) is list)
     return out
 
 
@@ -362,54 +376,60 @@ def pairs_touching(
     new: Iterable[int],
     window: int = 6,
     max_block: int = 120,
-    chunk: int = 2000,
+    budget: int = 250_000,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The pairs of :func:`candidate_pairs` with at least one index in ``new``, streamed.
 
     For an import: only the blocks of the new records are built, and the pairs come
-    as arrays ``(a, b)`` (``a < b``), ``chunk`` new records at a time, never as a set
-    of all pairs. Each pair comes once: from its new record, or from the smaller of
-    two new records.
+    as arrays ``(a, b)`` (``a < b``), about ``budget`` candidate partners at a time,
+    never as a set of all pairs. Each pair comes once: from its new record, or from
+    the smaller of two new records.
+
+    The blocks are laid end to end in one array (the list in name order last, as a
+    block where only name neighbours pair up, like every block over ``max_block``);
+    each (new record, block) is a range of that array: its whole block, or its
+    ``window`` neighbours on either side.
     """
-    new = sorted(set(new))
-    if not new:
+    new = np.unique(np.fromiter(new, dtype=np.int64))
+    if not len(new):
         return
     n = len(prepared)
     is_new = np.zeros(n, dtype=bool)
     is_new[new] = True
-    # Per new record: (block members as an array, its position there if the block
-    # is large, where only the ``window`` name neighbours pair up, else None).
-    of_record: dict[int, list[tuple[np.ndarray, int | None]]] = defaultdict(list)
-    for members in _blocks(prepared, new):
-        large = len(members) > max_block
-        if large:
-            members = _name_order(prepared, members)
-        arr = np.asarray(members, dtype=np.int64)
-        for k in np.flatnonzero(is_new[arr]).tolist():
-            of_record[members[k]].append((arr, k if large else None))
-    order = np.asarray(_name_order(prepared, range(n)), dtype=np.int64)
-    order_pos = np.empty(n, dtype=np.int64)
-    order_pos[order] = np.arange(n)
-    for start in range(0, len(new), chunk):
-        parts: list[np.ndarray] = []
-        owners: list[int] = []
-        sizes: list[int] = []
-        for i in new[start : start + chunk]:
-            k = int(order_pos[i])
-            segs = [order[max(0, k - window) : k + window + 1]]
-            for arr, pos in of_record.pop(i, ()):
-                segs.append(arr if pos is None else arr[max(0, pos - window) : pos + window + 1])
-            for seg in segs:
-                parts.append(seg)
-                owners.append(i)
-                sizes.append(len(seg))
-        partner = np.concatenate(parts)
-        owner = np.repeat(np.asarray(owners, dtype=np.int64), sizes)
+    members = _blocks(prepared, new.tolist())
+    large = np.array([len(m) > max_block for m in members] + [True])
+    members = [_name_order(prepared, m) if len(m) > max_block else m for m in members]
+    members.append(_name_order(prepared, range(n)))
+    sizes = np.fromiter((len(m) for m in members), dtype=np.int64, count=len(members))
+    flat = np.fromiter(itertools.chain.from_iterable(members), dtype=np.int64, count=sizes.sum())
+    del members
+    starts = np.cumsum(sizes) - sizes
+    where = np.flatnonzero(is_new[flat])  # the new records' places in the blocks
+    block = np.repeat(np.arange(len(sizes)), sizes)[where]
+    pos = where - starts[block]
+    rec = flat[where]
+    big = large[block]
+    lo = starts[block] + np.where(big, np.maximum(0, pos - window), 0)
+    hi = starts[block] + np.where(big, np.minimum(sizes[block], pos + window + 1), sizes[block])
+    order = np.argsort(rec, kind="stable")
+    rec, lo, hi = rec[order], lo[order], hi[order]
+    del where, block, pos, big, order
+    reach = np.cumsum(hi - lo)
+    a = 0
+    while a < len(rec):
+        # Up to ``budget`` partners, ending with a whole record (its pairs come once).
+        b = int(np.searchsorted(reach, reach[a] - (hi[a] - lo[a]) + budget, side="right"))
+        b = max(b, a + 1)
+        b = int(np.searchsorted(rec, rec[b - 1], side="right"))
+        span = hi[a:b] - lo[a:b]
+        owner = np.repeat(rec[a:b], span)
+        offsets = np.repeat(lo[a:b] - (np.cumsum(span) - span), span)
+        partner = flat[np.arange(len(owner)) + offsets]
         keep = (partner != owner) & ~(is_new[partner] & (partner < owner))
-        a = np.minimum(owner[keep], partner[keep])
-        b = np.maximum(owner[keep], partner[keep])
-        codes = np.unique(a * n + b)
+        owner, partner = owner[keep], partner[keep]
+        codes = np.unique(np.minimum(owner, partner) * n + np.maximum(owner, partner))
         yield codes // n, codes % n
+        a = b
 
 
 def duplicates_touching(

@@ -30,8 +30,8 @@ def test_pairs_touching_are_the_full_pairs_with_a_new_record(labelled, share):
     new = [i for i in range(len(records)) if rng.random() < share] or [0]
     wanted = set(new)
     full = {p for p in candidate_pairs(prepared) if p[0] in wanted or p[1] in wanted}
-    # Small chunks: pairs between records of different chunks still come once.
-    chunks = pairs_touching(prepared, new, chunk=7)
+    # A small budget: many chunks, and a pair still comes once.
+    chunks = pairs_touching(prepared, new, budget=50)
     got = [(int(a), int(b)) for x, y in chunks for a, b in zip(x, y, strict=True)]
     assert len(got) == len(set(got))
     assert set(got) == full

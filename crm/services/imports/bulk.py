@@ -21,7 +21,7 @@ Geocoding stays offline (cache, else the commune centre); ``passerelle geocode
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.db import WRITER_OPTION
-from crm.dedupe import RECORD_FIELDS, company_records, duplicates_touching, prepare
+from crm.dedupe import company_records, duplicates_touching, prepare
 from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
 from crm.geo import address_key
 from crm.geo.geocoding import commune_location
@@ -376,7 +376,10 @@ def plan_import(
     report: ImportReport,
     progress: Callable[[int, int], None] | None = None,
 ) -> BulkPlan:
-    """Check every row (no write) and fill ``report``; the plan writes the accepted ones."""
+    """Check every row (no write) and fill ``report``; the plan writes the accepted ones.
+
+    ``rows`` is consumed: each row is dropped from the list once checked (memory).
+    """
     if kind == "companies":
         return _plan_companies(session, actor, rows, report, progress)
     if kind == "offers":
@@ -443,9 +446,15 @@ def _reject(report: ImportReport, line: int, exc: PasserelleError) -> None:
     report.rejected.append(RowError(line, reason))
 
 
-def _tick(progress, n: int, total: int) -> None:
-    if progress and n % _PROGRESS_EVERY == 0:
-        progress(n, total)
+def _consume(rows: list, progress) -> Iterator[tuple[int, dict]]:
+    """``(line, row)`` in file order, each dropped from ``rows`` once checked; progress."""
+    total = len(rows)
+    for n in range(total):
+        line, row = rows[n]
+        rows[n] = None
+        yield line, row
+        if progress and (n + 1) % _PROGRESS_EVERY == 0:
+            progress(n + 1, total)
 
 
 # --------------------------------------------------------------------------- companies
@@ -462,9 +471,7 @@ def _plan_companies(session, actor, rows, report, progress) -> BulkPlan:
     plan = BulkPlan(Company, actor, columns=_COMPANY_COLS)
     to_locate: list[dict] = []
     new_lines: dict[int, int] = {}
-    total = len(rows)
-    for n, (line, row) in enumerate(rows, 1):
-        _tick(progress, n, total)
+    for line, row in _consume(rows, progress):
         try:
             outcome, rec = _company_row(actor, row, sites, companies, by_siret, plan, to_locate)
         except PasserelleError as exc:
@@ -670,8 +677,7 @@ def _duplicate_warnings(companies: _Companies, new_lines: dict[int, int]) -> lis
     ]
     # Same order as company_records (by id), the file's new companies last in file order.
     live.sort(key=lambda r: (r["id"] < 0, abs(r["id"])))
-    records = [{"id": r["id"], "ref": r["ref"], **{f: r[f] for f in RECORD_FIELDS}} for r in live]
-    return _warnings(records, new_lines)
+    return _warnings(live, new_lines)  # the mirror's records hold RECORD_FIELDS
 
 
 def _warnings(records: list[dict], new_lines: dict[int, int]) -> list[DuplicateWarning]:
@@ -733,9 +739,7 @@ def _plan_offers(session, actor, rows, report, progress) -> BulkPlan:
     )
     plan = BulkPlan(Offer, actor, columns=_OFFER_COLS)
     next_tmp = -1
-    total = len(rows)
-    for n, (line, row) in enumerate(rows, 1):
-        _tick(progress, n, total)
+    for line, row in _consume(rows, progress):
         try:
             company = companies.live(row.get("company_ref"))
             if company is None:
