@@ -464,3 +464,51 @@ def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine,
         unit.close()
     assert report.imported and report.created == 1, report
     assert waited and waited[0] < 5, waited
+
+
+def test_other_users_keep_saving_while_the_rows_are_staged(
+    session, sites, db_url, engine, monkeypatch
+):
+    """The write phase sends the rows before it takes SQLite's write lock (temporary
+    tables): another user's save in the meantime goes through at once; the import then
+    writes its rows, status history and audit rows with their own ids."""
+    import crm.services.imports.bulk as bulk
+    from crm.db import writer_session
+    from crm.models import Setting
+
+    dialect = session.get_bind().dialect.name
+    name = "_stage" if dialect == "sqlite" else "_copy"
+    original = getattr(bulk, name)
+    saved: list[str] = []
+
+    def send_while_someone_saves(*args, **kwargs):
+        out = original(*args, **kwargs)
+        other = make_engine(db_url, busy_timeout_ms=300)  # gives up fast if locked out
+        try:
+            with make_session_factory(other)() as s:
+                s.add(Setting(key=f"saved_{len(saved)}", value=1))
+                s.commit()
+            saved.append("ok")
+        finally:
+            other.dispose()
+        return out
+
+    monkeypatch.setattr(bulk, name, send_while_someone_saves)
+    csv = "ref;name;postcode;city;site\nS1;Boulangerie Martin;83000;Toulon;TPM\nS2;Garage;83400;Hyères;TPM\n"
+    session.commit()
+    unit = writer_session(make_session_factory(engine))  # a unit of work as the page opens it
+    try:
+        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
+        unit.commit()
+    finally:
+        unit.close()
+    assert report.imported and report.created == 2, report
+    assert saved and set(saved) == {"ok"}  # companies, status history, audit rows
+    ids = dict(session.execute(select(Company.ref, Company.id)).all())
+    assert sorted(ids) == ["S1", "S2"]
+    history = session.execute(select(CompanyStatusChange.company_id)).scalars().all()
+    assert sorted(history) == sorted(ids.values())
+    created = session.scalars(
+        select(AuditEvent.entity_id).where(AuditEvent.action == "create")
+    ).all()
+    assert sorted(created) == sorted(ids.values())
