@@ -299,7 +299,6 @@ def test_cli_as_user_import_lets_other_users_save_while_the_file_is_checked(
     """The --as-user look-up must not leave a write transaction open over the check."""
     import crm.services.imports.bulk as bulk
     from crm.cli import main
-    from crm.models import Setting
 
     _officer(db_url)
     src = tmp_path / "entreprises.csv"
@@ -309,14 +308,8 @@ def test_cli_as_user_import_lets_other_users_save_while_the_file_is_checked(
 
     def check_while_someone_saves(reader, *args, **kwargs):
         plan = original(reader, *args, **kwargs)
-        other = make_engine(db_url, busy_timeout_ms=300)  # gives up fast if locked out
-        try:
-            with make_session_factory(other)() as s:
-                s.add(Setting(key="saved_meanwhile", value=1))
-                s.commit()
-            saved.append("ok")
-        finally:
-            other.dispose()
+        _save_elsewhere(db_url, "saved_meanwhile")
+        saved.append("ok")
         return plan
 
     monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
@@ -426,6 +419,32 @@ def test_an_offer_import_lowering_seats_refuses_when_a_booking_came_meanwhile(
     assert session.get(Offer, offer_id, populate_existing=True).seats == 2  # nothing written
 
 
+def _import_in_a_unit_of_work(engine, csv: str) -> ImportReport:
+    """Import companies in a writer session, as the page and the CLI open one."""
+    from crm.db import writer_session
+
+    unit = writer_session(make_session_factory(engine))
+    try:
+        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
+        unit.commit()
+    finally:
+        unit.close()
+    return report
+
+
+def _save_elsewhere(db_url: str, key: str) -> None:
+    """Another user's small save; it gives up after 0.3 s if the database is locked."""
+    from crm.models import Setting
+
+    other = make_engine(db_url, busy_timeout_ms=300)
+    try:
+        with make_session_factory(other)() as s:
+            s.add(Setting(key=key, value=1))
+            s.commit()
+    finally:
+        other.dispose()
+
+
 def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine, monkeypatch):
     """The check phase of a bulk import reads only: another user's save during it goes
     through at once (on SQLite it would otherwise wait for the whole check)."""
@@ -456,12 +475,7 @@ def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine,
 
     monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
     csv = "ref;name;postcode;city;site\nC-NEW;Boulangerie Martin;83000;Toulon;TPM\n"
-    unit = writer_session(make_session_factory(engine))  # a unit of work as the page opens it
-    try:
-        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
-        unit.commit()
-    finally:
-        unit.close()
+    report = _import_in_a_unit_of_work(engine, csv)
     assert report.imported and report.created == 1, report
     assert waited and waited[0] < 5, waited
 
@@ -473,8 +487,6 @@ def test_other_users_keep_saving_while_the_rows_are_staged(
     tables): another user's save in the meantime goes through at once; the import then
     writes its rows, status history and audit rows with their own ids."""
     import crm.services.imports.bulk as bulk
-    from crm.db import writer_session
-    from crm.models import Setting
 
     dialect = session.get_bind().dialect.name
     name = "_stage" if dialect == "sqlite" else "_copy"
@@ -483,25 +495,14 @@ def test_other_users_keep_saving_while_the_rows_are_staged(
 
     def send_while_someone_saves(*args, **kwargs):
         out = original(*args, **kwargs)
-        other = make_engine(db_url, busy_timeout_ms=300)  # gives up fast if locked out
-        try:
-            with make_session_factory(other)() as s:
-                s.add(Setting(key=f"saved_{len(saved)}", value=1))
-                s.commit()
-            saved.append("ok")
-        finally:
-            other.dispose()
+        _save_elsewhere(db_url, f"saved_{len(saved)}")
+        saved.append("ok")
         return out
 
     monkeypatch.setattr(bulk, name, send_while_someone_saves)
     csv = "ref;name;postcode;city;site\nS1;Boulangerie Martin;83000;Toulon;TPM\nS2;Garage;83400;Hyères;TPM\n"
     session.commit()
-    unit = writer_session(make_session_factory(engine))  # a unit of work as the page opens it
-    try:
-        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
-        unit.commit()
-    finally:
-        unit.close()
+    report = _import_in_a_unit_of_work(engine, csv)
     assert report.imported and report.created == 2, report
     assert saved and set(saved) == {"ok"}  # companies, status history, audit rows
     ids = dict(session.execute(select(Company.ref, Company.id)).all())
