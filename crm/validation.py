@@ -39,12 +39,18 @@ def _text(value) -> str | None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
-    try:
-        text = str(value)
-    except Exception:  # pragma: no cover - exotic objects
-        raise FieldError("Valeur illisible.") from None
-    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\x00", "").strip()
-    return text or None
+    if type(value) is str:
+        text = value
+    else:
+        try:
+            text = str(value)
+        except Exception:  # pragma: no cover - exotic objects
+            raise FieldError("Valeur illisible.") from None
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        text = text.replace("\u00a0", " ").replace("\u202f", " ")
+    return text.strip() or None
 
 
 def required(value, label: str = "Ce champ"):

@@ -356,15 +356,31 @@ def _stage(session: Session, table, cols, rows, ref_column: bool = False) -> Tab
         prefixes=["TEMPORARY"],
     )
     session.execute(text(f"DROP TABLE IF EXISTS temp.{stage.name}"))
-    stage.create(session.connection())
-    batch: list[dict] = []
+    conn = session.connection()
+    stage.create(conn)
+    # Plain executemany of tuples (values through the column types' bind processors):
+    # the SQLAlchemy statement machinery per row would cost more than SQLite itself.
+    names = [c.name for c in stage.columns]
+    processors = [c.type.bind_processor(conn.dialect) for c in stage.columns]
+    sql = (
+        f"INSERT INTO temp.{stage.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    seq_key = "_row" if ref_column else "_seq"
+    batch: list[tuple] = []
     for k, row in enumerate(rows):
-        batch.append(row if ref_column else row | {"_seq": k})
+        row[seq_key] = k
+        batch.append(
+            tuple(
+                row.get(c) if p is None else p(row.get(c))
+                for c, p in zip(names, processors, strict=True)
+            )
+        )
         if len(batch) == 5000:
-            session.execute(insert(stage), batch)
+            conn.exec_driver_sql(sql, batch)
             batch = []
     if batch:
-        session.execute(insert(stage), batch)
+        conn.exec_driver_sql(sql, batch)
     return stage
 
 
