@@ -304,6 +304,12 @@ def main(argv=None) -> int:
     rome = sorted(rome_labels())[:300]
     ok = True
     sizes = sorted(set(args.sizes))
+    # Files over the default limits (10 MB, 50,000 rows): raised for the measurements.
+    biggest = max(sizes)
+    if biggest > 50_000:
+        os.environ["PASSERELLE_IMPORT_MAX_ROWS"] = str(biggest)
+        os.environ["PASSERELLE_MAX_UPLOAD_MB"] = str(biggest // 2_000)
+        print(f"import limits raised for this run: {biggest} rows, {biggest // 2_000} MB")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         files = {}
