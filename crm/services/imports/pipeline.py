@@ -162,6 +162,8 @@ def _import_data(
             updated=report.updated,
             rejected=len(report.rejected),
         )
+        # Sent now, inside import_data: a connection lost here is reported as such.
+        session.flush()
     if progress:
         progress(total, total)
     return report
