@@ -439,7 +439,7 @@ def duplicates_touching(
 
     The same pairs and scores as :func:`find_duplicates` restricted to pairs with a
     new record, without its set of all pairs: :func:`pairs_touching` streams them
-    and a vectorised upper bound of the score (:func:`_score_bounds`) drops, before
+    and a vectorised upper bound of the score (:meth:`_Codes.may_reach`) drops, before
     any string comparison, the pairs that cannot reach the threshold.
     """
     codes = _Codes(prepared)
