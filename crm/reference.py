@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +26,42 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def fold(text: str | None) -> str:
-    """Lower-case, strip accents and punctuation runs: for comparing names."""
-    if not text:
-        return ""
+def _fold_slow(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    out = []
-    for ch in stripped:
-        out.append(ch if ch.isalnum() else " ")
-    return " ".join("".join(out).split())
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in stripped).split())
+
+
+def _latin_table() -> dict[int, str]:
+    """Accented Latin letters (U+00C0-U+024F) to their ASCII base letters."""
+    table = {}
+    for code in range(0xC0, 0x250):
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c)
+        )
+        if base != chr(code) and base.isascii():
+            table[code] = base
+    return table
+
+
+_LATIN = _latin_table()
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, strip accents and punctuation runs: for comparing names.
+
+    Fast path (most names): accented Latin letters by a table, then ASCII only; any
+    other character takes the general path (NFKD, combining marks dropped), which
+    gives the same result.
+    """
+    if not text:
+        return ""
+    if not text.isascii():
+        text = text.translate(_LATIN)
+        if not text.isascii():
+            return _fold_slow(text)
+    return " ".join(_NOT_ALNUM.sub(" ", text.lower()).split())
 
 
 @dataclass(frozen=True)

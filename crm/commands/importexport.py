@@ -79,6 +79,10 @@ def _import(args) -> int:
     show = sys.stderr.isatty() if args.progress is None else args.progress
     with unit_of_work() as session:
         actor = actor_for_username(session, args.as_user) if args.as_user else SYSTEM
+        # End the look-up's transaction: import_data checks the file outside any write
+        # transaction only when it starts its own (on SQLite, a writer transaction
+        # would hold the database's write lock while a big file is checked).
+        session.commit()
         report = import_data(
             session,
             actor,

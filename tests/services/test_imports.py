@@ -293,6 +293,35 @@ def test_cli_as_user_imports_with_that_users_scope(db_url, tmp_path):
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_cli_as_user_import_lets_other_users_save_while_the_file_is_checked(
+    db_url, tmp_path, monkeypatch
+):
+    """The --as-user look-up must not leave a write transaction open over the check."""
+    import crm.services.imports.bulk as bulk
+    from crm.cli import main
+
+    _officer(db_url)
+    src = tmp_path / "entreprises.csv"
+    src.write_text("ref;name;site\nA1;Chez nous;TPM\n", encoding="utf-8")
+    original = bulk.plan_import
+    saved: list[str] = []
+
+    def check_while_someone_saves(reader, *args, **kwargs):
+        plan = original(reader, *args, **kwargs)
+        _save_elsewhere(db_url, "saved_meanwhile")
+        saved.append("ok")
+        return plan
+
+    monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
+    monkeypatch.setenv("PASSERELLE_DATABASE_URL", db_url)
+    assert main(["import", "companies", str(src), "--as-user", "agent.tpm"]) == 0
+    assert saved == ["ok"]
+    engine = make_engine(db_url)
+    with make_session_factory(engine)() as s:
+        assert s.scalars(select(Company.ref)).all() == ["A1"]
+    engine.dispose()
+
+
 def test_cli_limits_and_progress(db_url, tmp_path):
     _officer(db_url)
     src = tmp_path / "entreprises.csv"
@@ -390,6 +419,32 @@ def test_an_offer_import_lowering_seats_refuses_when_a_booking_came_meanwhile(
     assert session.get(Offer, offer_id, populate_existing=True).seats == 2  # nothing written
 
 
+def _import_in_a_unit_of_work(engine, csv: str) -> ImportReport:
+    """Import companies in a writer session, as the page and the CLI open one."""
+    from crm.db import writer_session
+
+    unit = writer_session(make_session_factory(engine))
+    try:
+        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
+        unit.commit()
+    finally:
+        unit.close()
+    return report
+
+
+def _save_elsewhere(db_url: str, key: str) -> None:
+    """Another user's small save; it gives up after 0.3 s if the database is locked."""
+    from crm.models import Setting
+
+    other = make_engine(db_url, busy_timeout_ms=300)
+    try:
+        with make_session_factory(other)() as s:
+            s.add(Setting(key=key, value=1))
+            s.commit()
+    finally:
+        other.dispose()
+
+
 def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine, monkeypatch):
     """The check phase of a bulk import reads only: another user's save during it goes
     through at once (on SQLite it would otherwise wait for the whole check)."""
@@ -420,11 +475,41 @@ def test_other_users_keep_saving_while_a_file_is_checked(session, sites, engine,
 
     monkeypatch.setattr(bulk, "plan_import", check_while_someone_saves)
     csv = "ref;name;postcode;city;site\nC-NEW;Boulangerie Martin;83000;Toulon;TPM\n"
-    unit = writer_session(make_session_factory(engine))  # a unit of work as the page opens it
-    try:
-        report = import_data(unit, SYSTEM, "companies", csv.encode(), "e.csv")
-        unit.commit()
-    finally:
-        unit.close()
+    report = _import_in_a_unit_of_work(engine, csv)
     assert report.imported and report.created == 1, report
     assert waited and waited[0] < 5, waited
+
+
+def test_other_users_keep_saving_while_the_rows_are_staged(
+    session, sites, db_url, engine, monkeypatch
+):
+    """The write phase sends the rows before it takes SQLite's write lock (temporary
+    tables): another user's save in the meantime goes through at once; the import then
+    writes its rows, status history and audit rows with their own ids."""
+    import crm.services.imports.bulk as bulk
+
+    dialect = session.get_bind().dialect.name
+    name = "_stage" if dialect == "sqlite" else "_copy"
+    original = getattr(bulk, name)
+    saved: list[str] = []
+
+    def send_while_someone_saves(*args, **kwargs):
+        out = original(*args, **kwargs)
+        _save_elsewhere(db_url, f"saved_{len(saved)}")
+        saved.append("ok")
+        return out
+
+    monkeypatch.setattr(bulk, name, send_while_someone_saves)
+    csv = "ref;name;postcode;city;site\nS1;Boulangerie Martin;83000;Toulon;TPM\nS2;Garage;83400;Hyères;TPM\n"
+    session.commit()
+    report = _import_in_a_unit_of_work(engine, csv)
+    assert report.imported and report.created == 2, report
+    assert saved and set(saved) == {"ok"}  # companies, status history, audit rows
+    ids = dict(session.execute(select(Company.ref, Company.id)).all())
+    assert sorted(ids) == ["S1", "S2"]
+    history = session.execute(select(CompanyStatusChange.company_id)).scalars().all()
+    assert sorted(history) == sorted(ids.values())
+    created = session.scalars(
+        select(AuditEvent.entity_id).where(AuditEvent.action == "create")
+    ).all()
+    assert sorted(created) == sorted(ids.values())

@@ -32,6 +32,28 @@ def test_siret_errors_are_french_and_specific():
     assert v.siret("") is None and v.siret(None) is None
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=14, max_size=14), st.booleans())
+def test_siret_and_siren_checks_agree_with_python_stdnum(number, la_poste):
+    # Our direct Luhn check (the import checks 50,000 SIRETs) against the reference library.
+    from stdnum.fr import siren as ref_siren
+    from stdnum.fr import siret as ref_siret
+
+    if la_poste:
+        number = "356000000" + number[9:]
+    for ours, ref, value in ((v.siret, ref_siret, number), (v.siren, ref_siren, number[:9])):
+        try:
+            expected = ref.validate(value)
+        except Exception:
+            expected = None
+        try:
+            got = ours(value)
+        except FieldError:
+            got = None
+        assert got == expected
+    assert v.siret("35600000000048") == "35600000000048"  # La Poste's head office: Luhn
+
+
 def test_siren():
     assert v.siren("732 829 320") == "732829320"
     assert "clé" in msg(v.siren, "732829321")

@@ -21,16 +21,30 @@ Geocoding stays offline (cache, else the commune centre); ``passerelle geocode
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.dedupe import RECORD_FIELDS, candidate_pairs, company_records, prepare, score_pair
+from crm.db import WRITER_OPTION
+from crm.dedupe import company_records, duplicates_touching, prepare
 from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
 from crm.geo import address_key
 from crm.geo.geocoding import commune_location
@@ -106,72 +120,27 @@ class BulkPlan:
     columns: tuple[str, ...] = ()
 
     def write(self, session: Session) -> None:
-        """One bulk write (the caller's transaction commits it)."""
+        """One bulk write (the caller's transaction commits it).
+
+        PostgreSQL: ids from the table's sequence, rows sent by COPY. SQLite: the rows
+        are first staged in temporary tables (the connection's own temp database, so
+        no write lock yet: other users keep saving), then the write lock is taken and
+        one INSERT ... SELECT per table copies them: the lock is held for that only.
+        """
         session.flush()
-        real: dict[int, int] = {}
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if sqlite and not session.in_transaction():
+            # A deferred transaction: staging writes the temp database only; the
+            # first write to the main database takes the lock (under the busy timeout).
+            session.connection(execution_options={WRITER_OPTION: False})
         try:
             with session.begin_nested():
-                if self.new:
-                    ids = _allocate_ids(session, self.model, len(self.new))
-                    real = {r["id"]: new_id for r, new_id in zip(self.new, ids, strict=True)}
-                    keys = [c for c in self.columns if c != "version"]
-                    session.execute(
-                        insert(self.model.__table__),
-                        [
-                            {k: real[r["id"]] if k == "id" else r.get(k) for k in keys}
-                            for r in self.new
-                        ],
-                    )
+                if sqlite:
+                    self._insert_sqlite(session)
+                else:
+                    self._insert_postgresql(session)
                 if self.changed:
-                    table = self.model.__table__
-                    keys = [c for c in self.columns if c != "id"]
-                    stmt = (
-                        update(table)
-                        .where(table.c.id == bindparam("b_id"))
-                        .where(table.c.version == bindparam("b_read_version"))
-                        .values({k: bindparam(f"b_{k}") for k in keys} | {"updated_at": utcnow()})
-                    )
-                    result = session.execute(
-                        stmt,
-                        [
-                            {
-                                "b_id": cid,
-                                "b_read_version": r["_read_version"],
-                                **{f"b_{k}": r.get(k) for k in keys},
-                            }
-                            for cid, r in self.changed.items()
-                        ],
-                    )
-                    if 0 <= result.rowcount < len(self.changed):
-                        raise ConcurrentEditError(
-                            "Des fiches du fichier ont été modifiées par quelqu'un d'autre "
-                            "pendant l'import : rien n'a été importé, réessayez."
-                        )
-                    if self.model is Offer:
-                        self._check_seats_still_cover_bookings(session)
-                if self.status_changes:
-                    session.execute(
-                        insert(CompanyStatusChange.__table__),
-                        [
-                            s | {"company_id": real.get(s["company_id"], s["company_id"])}
-                            for s in self.status_changes
-                        ],
-                    )
-                if self.audits:
-                    session.execute(
-                        insert(AuditEvent.__table__),
-                        [
-                            {
-                                "actor_id": self.actor.user_id,
-                                "actor_name": self.actor.username,
-                                "action": action,
-                                "entity": entity,
-                                "entity_id": real.get(ident, ident),
-                                "details": details,
-                            }
-                            for action, entity, ident, details in self.audits
-                        ],
-                    )
+                    self._update(session)
         except IntegrityError:
             raise ValidationError(
                 {
@@ -180,6 +149,119 @@ class BulkPlan:
                 }
             ) from None
         session.expire_all()
+
+    def _dependents(self) -> list[tuple[object, str, list[dict]]]:
+        """Status history and audit rows: (table, column naming a record, rows)."""
+        audits = [
+            {
+                "actor_id": self.actor.user_id,
+                "actor_name": self.actor.username,
+                "action": action,
+                "entity": entity,
+                "entity_id": ident,
+                "details": details,
+            }
+            for action, entity, ident, details in self.audits
+        ]
+        return [
+            (CompanyStatusChange.__table__, "company_id", self.status_changes),
+            (AuditEvent.__table__, "entity_id", audits),
+        ]
+
+    def _insert_postgresql(self, session: Session) -> None:
+        table = self.model.__table__
+        real: dict[int, int] = {}
+        if self.new:
+            ids = _sequence_ids(session, table, len(self.new))
+            real = {r["id"]: new_id for r, new_id in zip(self.new, ids, strict=True)}
+            keys = [c for c in self.columns if c != "version"]
+            _copy(
+                session,
+                table,
+                ({k: real[r["id"]] if k == "id" else r.get(k) for k in keys} for r in self.new),
+                keys,
+            )
+        for dep_table, ref, rows in self._dependents():
+            if rows:
+                _copy(
+                    session,
+                    dep_table,
+                    (row | {ref: real.get(row[ref], row[ref])} for row in rows),
+                    list(rows[0]),
+                )
+
+    def _insert_sqlite(self, session: Session) -> None:
+        table = self.model.__table__
+        seq = {r["id"]: k for k, r in enumerate(self.new)}
+        keys = [c for c in self.columns if c not in ("version", "id")]
+        staged = []  # (target table, its columns, stage table, the stage's id expression)
+        if self.new:
+            stage = _stage(session, table, keys, ({k: r.get(k) for k in keys} for r in self.new))
+            staged.append((table, ["id", *keys], stage, "_seq"))
+        for dep_table, ref, rows in self._dependents():
+            if not rows:
+                continue
+            cols = list(rows[0])
+            stage = _stage(
+                session,
+                dep_table,
+                cols,
+                (
+                    row | {ref: None, "_ref": seq[row[ref]]}
+                    if row[ref] in seq
+                    else row | {"_ref": None}
+                    for row in rows
+                ),
+                ref_column=True,
+            )
+            staged.append((dep_table, cols, stage, ref))
+        # The write lock, then the first free id (no other writer can insert now).
+        session.execute(update(table).where(text("1 = 0")).values(id=table.c.id))
+        start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+        for target, cols, stage, ident in staged:
+            values = []
+            for c in cols:
+                if c == "id" and ident == "_seq":
+                    values.append(literal(start) + stage.c._seq)
+                elif c == ident:
+                    values.append(func.coalesce(stage.c[c], literal(start) + stage.c._ref))
+                else:
+                    values.append(stage.c[c])
+            defaults = _column_defaults(target, cols)
+            values += [literal(v, target.c[k].type) for k, v in defaults.items()]
+            order = stage.c._seq if ident == "_seq" else stage.c._row
+            session.execute(
+                insert(target).from_select([*cols, *defaults], select(*values).order_by(order))
+            )
+            session.execute(text(f"DROP TABLE temp.{stage.name}"))
+
+    def _update(self, session: Session) -> None:
+        table = self.model.__table__
+        keys = [c for c in self.columns if c != "id"]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .where(table.c.version == bindparam("b_read_version"))
+            .values({k: bindparam(f"b_{k}") for k in keys} | {"updated_at": utcnow()})
+        )
+        result = session.execute(
+            stmt,
+            [
+                {
+                    "b_id": cid,
+                    "b_read_version": r["_read_version"],
+                    **{f"b_{k}": r.get(k) for k in keys},
+                }
+                for cid, r in self.changed.items()
+            ],
+        )
+        if 0 <= result.rowcount < len(self.changed):
+            raise ConcurrentEditError(
+                "Des fiches du fichier ont été modifiées par quelqu'un d'autre "
+                "pendant l'import : rien n'a été importé, réessayez."
+            )
+        if self.model is Offer:
+            self._check_seats_still_cover_bookings(session)
 
     def _check_seats_still_cover_bookings(self, session: Session) -> None:
         """Seats lowered by the file must still cover the seats held now.
@@ -214,24 +296,92 @@ class BulkPlan:
             )
 
 
-def _allocate_ids(session: Session, model, n: int) -> list[int]:
-    """``n`` fresh primary keys for ``model``, taken inside the write transaction.
+def _sequence_ids(session: Session, table, n: int) -> list[int]:
+    """``n`` fresh primary keys from the table's sequence (PostgreSQL)."""
+    rows = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+        {"t": table.name, "n": n},
+    )
+    return [r[0] for r in rows]
 
-    PostgreSQL: from the table's sequence (safe beside concurrent inserts). SQLite:
-    after the write lock is taken (a no-op UPDATE), max(id) + 1 ... (no other writer
-    can insert until this transaction ends). Explicit ids make the bulk INSERT a
-    plain executemany (no RETURNING to re-order).
+
+def _column_defaults(table, given) -> dict[str, object]:
+    """Client-side defaults (e.g. created_at) of the columns not in ``given``."""
+    out = {}
+    for col in table.columns:
+        d = col.default
+        if col.key in given or d is None or d.is_sequence:
+            continue
+        out[col.key] = d.arg(None) if d.is_callable else d.arg
+    return out
+
+
+def _copy(session: Session, table, rows, cols: list[str]) -> None:
+    """COPY ``rows`` (dicts with ``cols``) into ``table``, in the session's transaction."""
+    from psycopg.types.json import Json
+
+    defaults = _column_defaults(table, cols)
+    names = [*cols, *defaults]
+    json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN"
+    tail = tuple(defaults.values())
+    dbapi = session.connection().connection.driver_connection
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(
+                tuple(
+                    Json(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols
+                )
+                + tail
+            )
+
+
+def _stage(session: Session, table, cols, rows, ref_column: bool = False) -> Table:
+    """A temporary copy of ``table``'s ``cols`` (same types) holding ``rows`` (SQLite).
+
+    Stage rows carry their order (``_seq`` for new records, ``_row`` otherwise) and,
+    with ``ref_column``, ``_ref``: the position of the new record they name.
     """
-    table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": n},
+    extra = [Column("_row", Integer, primary_key=True)]
+    if ref_column:
+        extra.append(Column("_ref", Integer))
+    else:
+        extra.append(Column("_seq", Integer))
+    stage = Table(
+        f"_stage_{table.name}",
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in cols),
+        *extra,
+        prefixes=["TEMPORARY"],
+    )
+    session.execute(text(f"DROP TABLE IF EXISTS temp.{stage.name}"))
+    conn = session.connection()
+    stage.create(conn)
+    # Plain executemany of tuples (values through the column types' bind processors):
+    # the SQLAlchemy statement machinery per row would cost more than SQLite itself.
+    names = [c.name for c in stage.columns]
+    processors = [c.type.bind_processor(conn.dialect) for c in stage.columns]
+    sql = (
+        f"INSERT INTO temp.{stage.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    seq_key = "_row" if ref_column else "_seq"
+    batch: list[tuple] = []
+    for k, row in enumerate(rows):
+        row[seq_key] = k
+        batch.append(
+            tuple(
+                row.get(c) if p is None else p(row.get(c))
+                for c, p in zip(names, processors, strict=True)
+            )
         )
-        return [r[0] for r in rows]
-    session.execute(update(table).where(text("1 = 0")).values(id=table.c.id))
-    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
-    return list(range(start, start + n))
+        if len(batch) == 5000:
+            conn.exec_driver_sql(sql, batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+    return stage
 
 
 def plan_import(
@@ -242,7 +392,10 @@ def plan_import(
     report: ImportReport,
     progress: Callable[[int, int], None] | None = None,
 ) -> BulkPlan:
-    """Check every row (no write) and fill ``report``; the plan writes the accepted ones."""
+    """Check every row (no write) and fill ``report``; the plan writes the accepted ones.
+
+    ``rows`` is consumed: each row is dropped from the list once checked (memory).
+    """
     if kind == "companies":
         return _plan_companies(session, actor, rows, report, progress)
     if kind == "offers":
@@ -309,9 +462,15 @@ def _reject(report: ImportReport, line: int, exc: PasserelleError) -> None:
     report.rejected.append(RowError(line, reason))
 
 
-def _tick(progress, n: int, total: int) -> None:
-    if progress and n % _PROGRESS_EVERY == 0:
-        progress(n, total)
+def _consume(rows: list, progress) -> Iterator[tuple[int, dict]]:
+    """``(line, row)`` in file order, each dropped from ``rows`` once checked; progress."""
+    total = len(rows)
+    for n in range(total):
+        line, row = rows[n]
+        rows[n] = None
+        yield line, row
+        if progress and (n + 1) % _PROGRESS_EVERY == 0:
+            progress(n + 1, total)
 
 
 # --------------------------------------------------------------------------- companies
@@ -328,9 +487,7 @@ def _plan_companies(session, actor, rows, report, progress) -> BulkPlan:
     plan = BulkPlan(Company, actor, columns=_COMPANY_COLS)
     to_locate: list[dict] = []
     new_lines: dict[int, int] = {}
-    total = len(rows)
-    for n, (line, row) in enumerate(rows, 1):
-        _tick(progress, n, total)
+    for line, row in _consume(rows, progress):
         try:
             outcome, rec = _company_row(actor, row, sites, companies, by_siret, plan, to_locate)
         except PasserelleError as exc:
@@ -536,20 +693,16 @@ def _duplicate_warnings(companies: _Companies, new_lines: dict[int, int]) -> lis
     ]
     # Same order as company_records (by id), the file's new companies last in file order.
     live.sort(key=lambda r: (r["id"] < 0, abs(r["id"])))
-    records = [{"id": r["id"], "ref": r["ref"], **{f: r[f] for f in RECORD_FIELDS}} for r in live]
-    return _warnings(records, new_lines)
+    return _warnings(live, new_lines)  # the mirror's records hold RECORD_FIELDS
 
 
 def _warnings(records: list[dict], new_lines: dict[int, int]) -> list[DuplicateWarning]:
     prepared = prepare(records)
-    is_new = [r["id"] in new_lines for r in records]
+    new = [k for k, r in enumerate(records) if r["id"] in new_lines]
     found = []
-    for i, j in candidate_pairs(prepared):
-        if not (is_new[i] or is_new[j]):
-            continue
-        score, evidence = score_pair(prepared[i], prepared[j])
-        if score >= DUPLICATE_THRESHOLD:
-            found.append((round(score, 3), i, j, evidence))
+    # Only the pairs touching the file's new companies, streamed (no set of all pairs).
+    for i, j, score, evidence in duplicates_touching(prepared, new, DUPLICATE_THRESHOLD):
+        found.append((round(score, 3), i, j, evidence))
     found.sort(
         key=lambda t: (
             -t[0],
@@ -602,9 +755,7 @@ def _plan_offers(session, actor, rows, report, progress) -> BulkPlan:
     )
     plan = BulkPlan(Offer, actor, columns=_OFFER_COLS)
     next_tmp = -1
-    total = len(rows)
-    for n, (line, row) in enumerate(rows, 1):
-        _tick(progress, n, total)
+    for line, row in _consume(rows, progress):
         try:
             company = companies.live(row.get("company_ref"))
             if company is None:

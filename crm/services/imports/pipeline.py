@@ -129,6 +129,8 @@ def _import_data(
             {"Colonnes": f"Colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}."}
         )
     rows = _prepare_rows(kind, table.rows, mapping, defaults, report)
+    del table  # the raw rows: memory for the checks
+    total = len(rows)
     if kind in BULK_KINDS and bulk_path:
         if own_transaction:
             # The check phase only reads: on SQLite it must not hold the write lock
@@ -160,8 +162,10 @@ def _import_data(
             updated=report.updated,
             rejected=len(report.rejected),
         )
+        # Sent now, inside import_data: a connection lost here is reported as such.
+        session.flush()
     if progress:
-        progress(len(rows), len(rows))
+        progress(total, total)
     return report
 
 
