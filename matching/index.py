@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from matching.model import OfferRecord
 
@@ -79,6 +78,10 @@ def _group_rows(rows, codes, code_labels, width: int) -> dict[str, np.ndarray]:
 
 
 def _fit_text_model(offers: list[OfferRecord]):
+    # scikit-learn is imported here, on first use: most cohorts have ROME codes and never
+    # need it, and importing it costs every matching command about a second at start.
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
     texts = [f"{o.title} {o.description}" for o in offers]
     if not any(t.strip() for t in texts):
         return None, None
