@@ -30,14 +30,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
+from benchmarks._databases import postgres_database, sqlite_database
 from benchmarks.matching import TODAY, World
 from crm.auth import SYSTEM
 from crm.db import make_engine, make_session_factory, upgrade
@@ -289,30 +287,12 @@ def main(argv=None) -> int:
     results = []
     opts = {"runs": args.runs, "naive_sample": args.naive_sample}
     if args.db in ("both", "sqlite"):
-        if args.sqlite_file:
-            reuse = args.sqlite_file.exists()
-            url = f"sqlite:///{args.sqlite_file}"
-            results.append(run_one("SQLite", url, None if reuse else data, **opts))
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{Path(tmp) / 'cohort.db'}"
-                results.append(run_one("SQLite", url, data, **opts))
+        with sqlite_database(args.sqlite_file) as (url, loaded):
+            results.append(run_one("SQLite", url, None if loaded else data, **opts))
     if args.db in ("both", "postgresql"):
-        admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-        name = args.pg_database or f"passerelle_bench_cohort_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-            reuse = bool(exists and args.pg_database)
-            results.append(run_one("PostgreSQL", url, None if reuse else data, **opts))
-        finally:
-            if not args.pg_database:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        prefix = "passerelle_bench_cohort"
+        with postgres_database(args.pg_url, prefix, args.pg_database) as (url, loaded):
+            results.append(run_one("PostgreSQL", url, None if loaded else data, **opts))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ok = all(r["match"] < 30.0 for r in results)
     print("target (match --all median < 30 s on each database):", "met" if ok else "NOT met")

@@ -22,15 +22,13 @@ import datetime as dt
 import os
 import random
 import statistics
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
+from benchmarks._databases import postgres_database, sqlite_database
 from crm.auth import SYSTEM
 from crm.db import make_engine, make_session_factory, upgrade
 from crm.models import (
@@ -425,35 +423,17 @@ def run_one(label: str, url: str, data, per_table: bool = False, naive: bool = T
 
 
 def run_databases(args, data, opts, label_suffix: str = "") -> list[dict]:
+    """Run on SQLite and/or PostgreSQL; kept databases only for a single size (no --scaling)."""
     results = []
     if args.db in ("both", "sqlite"):
-        if args.sqlite_file and not label_suffix:
-            reuse = args.sqlite_file.exists()
-            url = f"sqlite:///{args.sqlite_file}"
-            results.append(run_one("SQLite", url, None if reuse else data, **opts))
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                results.append(run_one(f"SQLite{label_suffix}", url, data, **opts))
+        keep = args.sqlite_file if not label_suffix else None
+        with sqlite_database(keep) as (url, loaded):
+            results.append(run_one(f"SQLite{label_suffix}", url, None if loaded else data, **opts))
     if args.db in ("both", "postgresql"):
-        admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
         keep = args.pg_database if not label_suffix else None
-        name = keep or f"passerelle_bench_stats_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-            reuse = bool(exists and keep)
-            results.append(
-                run_one(f"PostgreSQL{label_suffix}", url, None if reuse else data, **opts)
-            )
-        finally:
-            if not keep:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with postgres_database(args.pg_url, "passerelle_bench_stats", keep) as (url, loaded):
+            label = f"PostgreSQL{label_suffix}"
+            results.append(run_one(label, url, None if loaded else data, **opts))
     return results
 
 
