@@ -124,8 +124,11 @@ class OfferIndex:
     skill_vocab: list[str]  # folded labels
     skill_labels: list[str]  # one original spelling per folded label
     skills: sparse.csr_matrix  # offers x skill_vocab, 0/1
+    skills_by_label: sparse.csc_matrix  # the same, by column: offers holding each label
     skills_wanted: np.ndarray
     _text_model: tuple | None = None
+    # (folded learner label, cutoff) -> vocabulary columns it matches (filled by suggest).
+    skill_match_cache: dict = field(default_factory=dict)
     _text_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
@@ -238,5 +241,6 @@ class OfferIndex:
             skill_vocab=list(vocab),
             skill_labels=spelling,
             skills=skills,
+            skills_by_label=skills.tocsc(),
             skills_wanted=np.asarray(skills.sum(axis=1)).ravel(),
         )
