@@ -151,9 +151,10 @@ def partner_tables(
     """Partners by NAF sector and by ROME domain, from ONE computation of the partner flags.
 
     The flags (12-month contact and placement activity, first move to partner) are the
-    costly part: at a million interactions the contact activity alone is ~0.2 s. They are a
-    common table expression referenced by both groupings of one ``UNION ALL``, which
-    PostgreSQL (12+) and SQLite (3.35+) materialise once because it is used twice.
+    costly part, and both tables need the same ones: they are a common table expression
+    referenced by both groupings of one ``UNION ALL``, which PostgreSQL (12+) and SQLite
+    (3.35+) materialise once because it is used twice. The dashboard and the periodic report
+    call this once; ``partners_by_sector`` / ``partners_by_domain`` are for a table alone.
     """
     ids = [s for s, _ in scope_sites(session, actor, filters)]
     flags = _partner_flags(ids, filters).cte("partner_flags")
