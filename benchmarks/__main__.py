@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("dedupe", "matching", "stats", "imports")
+BENCHMARKS = ("dedupe", "matching", "cohort", "stats", "imports")
 
 
 def main() -> int:

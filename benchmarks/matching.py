@@ -155,6 +155,16 @@ def _learner_vocab(lp: LearnerProfile, vocab: list[str]) -> set[str]:
     return {vocab[j] for j in np.nonzero((scores >= W.skill_match_cutoff).any(axis=0))[0]}
 
 
+def _minutes(p, d: float) -> float:
+    """matching.commute.mode_minutes for one distance, in plain Python: overhead, then the
+    network distance at the mode's fitted speed (slower in town, cruising further out)."""
+    network = p.detour * d
+    speed = p.speed_kmh
+    if p.town_kmh is not None:
+        speed -= (p.speed_kmh - p.town_kmh) * math.exp(-network / p.ramp_km)
+    return p.overhead_min + network / speed * 60.0
+
+
 class FairLoop:
     """The honest first version: offers prepared once (folded skills, radians, reliability),
     then per learner a plain Python loop with ``math`` haversine and the matcher's scoring."""
@@ -204,7 +214,7 @@ class FairLoop:
                 + cos1 * math.cos(lat) * math.sin((lon - lon1) / 2) ** 2
             )
             d = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, a))))
-            minutes = min(p.overhead_min + p.detour * d / p.speed_kmh * 60.0 for p in modes)
+            minutes = min(_minutes(p, d) for p in modes)
             if minutes > lp.max_commute_min:
                 continue
             project = 0.0

@@ -4,10 +4,13 @@ The candidate graph (learner -> offers that passed the hard filters, with their
 score) is turned into an assignment problem: each offer is expanded into as many
 slots as it has free seats (at most as many as learners who want it), and each
 learner also gets a private "unplaced" slot of score 0, so leaving someone
-unplaced is always possible and never forced on others. scipy's
-``linear_sum_assignment`` (a shortest augmenting path Hungarian variant) then
-maximises the total score exactly. A greedy first-come allocation is computed
-beside it as the baseline.
+unplaced is always possible and never forced on others. The graph stays sparse
+(a learner is joined only to the slots of their candidate offers and to their own
+unplaced slot), and scipy's ``min_weight_full_bipartite_matching`` (LAPJVsp, a
+sparse Jonker-Volgenant shortest augmenting path solver) maximises the total
+score exactly on it: no learners x slots dense matrix, which at 15,000 learners
+would hold hundreds of millions of cells. A greedy first-come allocation is
+computed beside it as the baseline.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from scipy import sparse
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 
 @dataclass
@@ -79,43 +83,56 @@ def optimal_allocation(
     candidates: dict[int, list[tuple[int, float]]],
     seats: dict[int, int],
 ) -> Allocation:
-    """Maximum total score assignment respecting every seat (exact)."""
+    """Maximum total score assignment respecting every seat (exact), on the sparse
+    candidate graph: only (learner, seat slot) pairs that are real candidates are edges."""
     learners = sorted(candidates)
     if not learners:
         return Allocation("optimal", {}, {})
-    demand: dict[int, int] = {}
-    for lid in learners:
-        for offer, _ in candidates[lid]:
-            demand[offer] = demand.get(offer, 0) + 1
-    slot_offer: list[int] = []
-    first_slot: dict[int, int] = {}
-    for offer in sorted(demand):
-        n = min(int(seats.get(offer, 0)), demand[offer])
-        if n <= 0:
-            continue
-        first_slot[offer] = len(slot_offer)
-        slot_offer.extend([offer] * n)
-    n_l, n_s = len(learners), len(slot_offer)
-    # Scores shifted by +1 so that any real candidate beats staying unplaced (score 1),
-    # and non-edges get a large negative value.
-    forbidden = -1e6
-    gain = np.full((n_l, n_s + n_l), forbidden)
-    gain[np.arange(n_l), n_s + np.arange(n_l)] = 1.0  # private "unplaced" slot
+    # Best score per (learner row, offer); a negative score never beats staying unplaced.
+    best: dict[tuple[int, int], float] = {}
     for r, lid in enumerate(learners):
         for offer, score in candidates[lid]:
-            start = first_slot.get(offer)
-            if start is None:
-                continue
-            n = min(int(seats.get(offer, 0)), demand[offer])
-            gain[r, start : start + n] = np.maximum(gain[r, start : start + n], 1.0 + score)
-    rows, cols = linear_sum_assignment(gain, maximize=True)
+            key = (r, int(offer))
+            if score >= 0 and score > best.get(key, -1.0):
+                best[key] = float(score)
+    n_l = len(learners)
+    if best:
+        pairs = np.array(list(best), dtype=np.int64).reshape(-1, 2)
+        edge_row, edge_offer = pairs[:, 0], pairs[:, 1]
+        edge_score = np.fromiter(best.values(), dtype=float, count=len(best))
+    else:
+        edge_row = edge_offer = np.zeros(0, dtype=np.int64)
+        edge_score = np.zeros(0)
+    # Slots per offer: its free seats, capped by how many learners want it.
+    offers, demand = np.unique(edge_offer, return_counts=True)
+    n_slots = np.minimum(np.array([int(seats.get(int(o), 0)) for o in offers]), demand)
+    n_slots = np.maximum(n_slots, 0)
+    first_slot = np.concatenate(([0], np.cumsum(n_slots)[:-1])) if len(offers) else n_slots
+    n_s = int(n_slots.sum())
+    slot_offer = np.repeat(offers, n_slots)
+    # Every candidate edge repeated over its offer's slots (none when the offer is full).
+    k = np.searchsorted(offers, edge_offer)
+    reps = n_slots[k]
+    rows = np.repeat(edge_row, reps)
+    start = np.repeat(first_slot[k], reps)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(reps) - reps, reps)
+    cols = start + within
+    # Weights shifted by +1 (the solver needs non-zero weights): a real candidate is worth
+    # 1 + score, the learner's private "unplaced" slot 1, so nobody is forced anywhere and
+    # a full matching (every learner on one slot) always exists.
+    weights = np.concatenate((1.0 + np.repeat(edge_score, reps), np.ones(n_l)))
+    rows = np.concatenate((rows, np.arange(n_l)))
+    cols = np.concatenate((cols, n_s + np.arange(n_l)))
+    graph = sparse.csr_matrix((weights, (rows, cols)), shape=(n_l, n_s + n_l))
+    matched_rows, matched_cols = min_weight_full_bipartite_matching(graph, maximize=True)
     assignment: dict[int, int] = {}
     scores: dict[int, float] = dict.fromkeys(learners, 0.0)
-    for r, c in zip(rows, cols, strict=True):
-        if c < n_s and gain[r, c] > 0.5:
+    for r, c in zip(matched_rows.tolist(), matched_cols.tolist(), strict=True):
+        if c < n_s:
             lid = learners[r]
-            assignment[lid] = slot_offer[c]
-            scores[lid] = float(gain[r, c] - 1.0)
+            offer = int(slot_offer[c])
+            assignment[lid] = offer
+            scores[lid] = best[(r, offer)]
     return Allocation("optimal", assignment, scores)
 
 

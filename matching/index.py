@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from matching.model import OfferRecord
 
@@ -79,6 +78,10 @@ def _group_rows(rows, codes, code_labels, width: int) -> dict[str, np.ndarray]:
 
 
 def _fit_text_model(offers: list[OfferRecord]):
+    # scikit-learn is imported here, on first use: most cohorts have ROME codes and never
+    # need it, and importing it costs every matching command about a second at start.
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
     texts = [f"{o.title} {o.description}" for o in offers]
     if not any(t.strip() for t in texts):
         return None, None
@@ -121,8 +124,11 @@ class OfferIndex:
     skill_vocab: list[str]  # folded labels
     skill_labels: list[str]  # one original spelling per folded label
     skills: sparse.csr_matrix  # offers x skill_vocab, 0/1
+    skills_by_label: sparse.csc_matrix  # the same, by column: offers holding each label
     skills_wanted: np.ndarray
     _text_model: tuple | None = None
+    # (folded learner label, cutoff) -> vocabulary columns it matches (filled by suggest).
+    skill_match_cache: dict = field(default_factory=dict)
     _text_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
@@ -235,5 +241,6 @@ class OfferIndex:
             skill_vocab=list(vocab),
             skill_labels=spelling,
             skills=skills,
+            skills_by_label=skills.tocsc(),
             skills_wanted=np.asarray(skills.sum(axis=1)).ravel(),
         )

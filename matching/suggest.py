@@ -56,14 +56,36 @@ def _adult_ordinal(birth: dt.date | None) -> int:
 
 
 def learner_skill_columns(index: OfferIndex, skills, cutoff: float) -> np.ndarray:
-    """Columns of the index's skill vocabulary that the learner has (fuzzy labels)."""
-    folded = [fold_label(s) for s in skills if fold_label(s)]
+    """Columns of the index's skill vocabulary that the learner has (fuzzy labels).
+
+    Each folded label is compared with the vocabulary once per index (cached on it): a
+    cohort repeats the same few hundred labels across thousands of learners.
+    """
+    folded = list(dict.fromkeys(f for f in (fold_label(s) for s in skills) if f))
     if not folded or not index.skill_vocab:
         return np.zeros(0, dtype=np.int64)
-    scores = process.cdist(
-        folded, index.skill_vocab, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff
+    cache = index.skill_match_cache
+    missing = [f for f in folded if (f, cutoff) not in cache]
+    if missing:
+        scores = process.cdist(
+            missing, index.skill_vocab, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff
+        )
+        for f, row in zip(missing, scores >= cutoff, strict=True):
+            cache[(f, cutoff)] = np.nonzero(row)[0]
+    return np.unique(np.concatenate([cache[(f, cutoff)] for f in folded]))
+
+
+def skills_matched(index: OfferIndex, cols: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """How many of the vocabulary columns ``cols`` each offer ``pos`` asks for: the rows of
+    those columns counted (the offers x skills matrix holds 0/1), read through its
+    column-major copy instead of slicing every candidate row."""
+    if len(cols) == 0 or len(pos) == 0:
+        return np.zeros(len(pos))
+    by_label = index.skills_by_label
+    rows = np.concatenate(
+        [by_label.indices[by_label.indptr[c] : by_label.indptr[c + 1]] for c in cols]
     )
-    return np.nonzero((scores >= cutoff).any(axis=0))[0]
+    return np.bincount(rows, minlength=len(index))[pos].astype(float)
 
 
 def candidates(
@@ -229,12 +251,7 @@ def suggest(
     project, kind, which = project_scores(index, learner, pos, weights)
     cols = learner_skill_columns(index, learner.skills, weights.skill_match_cutoff)
     wanted = index.skills_wanted[pos]
-    if len(cols):
-        have = np.zeros(index.skills.shape[1])
-        have[cols] = 1.0
-        matched = index.skills[pos] @ have
-    else:
-        matched = np.zeros(len(pos))
+    matched = skills_matched(index, cols, pos)
     skills = np.where(wanted > 0, matched / np.maximum(wanted, 1), 1.0)
     commute = np.clip(1.0 - minutes / learner.max_commute_min, 0.0, 1.0)
     reliability = index.reliability[pos]

@@ -291,6 +291,7 @@ STATS_FUNCTIONS = (
     "school_report",
     "partners_by_sector",
     "partners_by_domain",
+    "partner_tables",
     "capacity",
     "unused_offers",
     "placements_by_month",

@@ -255,6 +255,56 @@ def test_partners_by_rome_domain_of_offers(session, manager):
     }
 
 
+def _partner_counts(df, key):
+    cols = ["Entreprises", "Partenaires", "Actives (12 mois)", "Nouveaux partenaires"]
+    return {r[key]: [r[c] for c in cols] + [r["Partenaires dormants"]] for r in _records(df)}
+
+
+@pytest.mark.parametrize(
+    ("scope", "sector", "by_sector", "by_domain"),
+    [
+        (
+            ("tpm", "cavem"),
+            None,
+            {
+                "F": [1, 0, 1, 0, 0],
+                "G": [2, 2, 2, 2, 0],
+                "I": [1, 1, 0, 0, 1],
+                "?": [1, 0, 0, 0, 0],
+                "Total": [5, 3, 3, 2, 1],
+            },
+            {"D": [2, 2, 2, 2, 0], "F": [1, 0, 1, 0, 0], "G": [2, 2, 1, 1, 1]},
+        ),
+        (
+            ("tpm", "cavem"),
+            "G",
+            {"G": [2, 2, 2, 2, 0], "Total": [2, 2, 2, 2, 0]},
+            {"D": [2, 2, 2, 2, 0], "G": [1, 1, 1, 1, 0]},  # Alpha and Delta; Alpha only in G
+        ),
+        (
+            ("cavem",),
+            None,
+            {"G": [1, 1, 1, 1, 0], "?": [1, 0, 0, 0, 0], "Total": [2, 1, 1, 1, 0]},
+            {"D": [1, 1, 1, 1, 0]},  # Delta
+        ),
+    ],
+)
+def test_dashboard_partner_tables_share_one_computation_with_the_same_figures(
+    session, network, scope, sector, by_sector, by_domain
+):
+    # The dashboard computes the partner flags once for both tables (partner_tables):
+    # the figures are the hand-computed ones and those of each table asked alone.
+    actor = make_actor(session, Role.MANAGER, *(network[k] for k in scope))
+    filters = _filters(sector=sector)
+    tables = dashboard(session, actor, filters)
+    assert _partner_counts(tables["partners_by_sector"], "Section NAF") == by_sector
+    assert _partner_counts(tables["partners_by_domain"], "Domaine ROME") == by_domain
+    assert list(tables["partners_by_sector"]["Section NAF"]) == list(by_sector)
+    assert list(tables["partners_by_domain"]["Domaine ROME"]) == sorted(by_domain)
+    assert tables["partners_by_sector"].equals(partners_by_sector(session, actor, filters))
+    assert tables["partners_by_domain"].equals(partners_by_domain(session, actor, filters))
+
+
 def test_capacity_occupancy_free_seats_unused_offers(session, manager):
     rows = _records(capacity(session, manager, _filters()))
     assert rows == [

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
 from matching import (
     LearnerProfile,
@@ -361,9 +362,8 @@ def test_optimal_allocation_is_exact_on_a_small_case():
     assert greedy.worst == (2, 0.0)
 
 
-def test_allocation_brute_force_agrees():
-    cands, seats = _random_problem(3, n_learners=6, n_offers=3)
-    best = optimal_allocation(cands, seats).total_score
+def _brute_force_total(cands, seats) -> float:
+    """Best total score over every way of giving each learner one candidate or nothing."""
     learners = sorted(cands)
     choices = [[None] + [o for o, _ in cands[lid]] for lid in learners]
     brute = 0.0
@@ -372,13 +372,78 @@ def test_allocation_brute_force_agrees():
         for o in combo:
             if o is not None:
                 used[o] = used.get(o, 0) + 1
-        if any(n > seats[o] for o, n in used.items()):
+        if any(n > seats.get(o, 0) for o, n in used.items()):
             continue
         total = sum(
             dict(cands[lid])[o] for lid, o in zip(learners, combo, strict=True) if o is not None
         )
         brute = max(brute, total)
-    assert best == pytest.approx(brute)
+    return brute
+
+
+def _dense_total(cands, seats) -> float:
+    """The textbook formulation: one dense learners x (every seat + every learner's own
+    "unplaced" column) matrix solved by scipy's linear_sum_assignment."""
+    learners = sorted(cands)
+    slots = [o for o in sorted(seats) for _ in range(seats[o])]
+    gain = np.full((len(learners), len(slots) + len(learners)), -1e6)
+    gain[np.arange(len(learners)), len(slots) + np.arange(len(learners))] = 0.0
+    for r, lid in enumerate(learners):
+        for offer_id, score in cands[lid]:
+            for c, o in enumerate(slots):
+                if o == offer_id:
+                    gain[r, c] = max(gain[r, c], score)
+    rows, cols = linear_sum_assignment(gain, maximize=True)
+    return float(gain[rows, cols].sum())
+
+
+def _check_feasible(alloc, cands, seats) -> None:
+    for o, n in alloc.seats_used().items():
+        assert n <= seats.get(o, 0)
+    for lid, o in alloc.assignment.items():
+        assert o in {c for c, _ in cands[lid]}
+        assert alloc.scores[lid] == pytest.approx(max(s for c, s in cands[lid] if c == o))
+    assert set(alloc.scores) == set(cands)
+    assert alloc.total_score == pytest.approx(sum(alloc.scores.values()))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_allocation_brute_force_agrees(seed):
+    cands, seats = _random_problem(seed, n_learners=6, n_offers=3)
+    best = optimal_allocation(cands, seats)
+    _check_feasible(best, cands, seats)
+    assert best.total_score == pytest.approx(_brute_force_total(cands, seats))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sparse_allocation_equals_the_dense_optimum(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n_learners, n_offers = int(rng.integers(5, 60)), int(rng.integers(1, 25))
+    cands, seats = _random_problem(seed, n_learners=n_learners, n_offers=n_offers)
+    best = optimal_allocation(cands, seats)
+    _check_feasible(best, cands, seats)
+    assert best.total_score == pytest.approx(_dense_total(cands, seats))
+
+
+def test_allocation_leaves_learners_unplaced_when_seats_run_out():
+    # Three learners want the one seat of offer 10; one also likes offer 11 (2 seats).
+    cands = {1: [(10, 0.5)], 2: [(10, 0.9)], 3: [(10, 0.7), (11, 0.2)], 4: []}
+    seats = {10: 1, 11: 2}
+    best = optimal_allocation(cands, seats)
+    assert best.assignment == {2: 10, 3: 11}
+    assert best.scores == {1: 0.0, 2: 0.9, 3: 0.2, 4: 0.0}
+    assert best.placed == 2 and best.worst == (1, 0.0)
+
+
+def test_allocation_ignores_full_or_unknown_offers_and_duplicate_candidates():
+    # Offer 12 has no free seat and 13 is not in the seat table: nobody goes there.
+    # A candidate listed twice counts with its best score.
+    cands = {1: [(12, 1.0), (10, 0.3), (10, 0.6)], 2: [(13, 1.0), (10, 0.4)]}
+    seats = {10: 1, 12: 0}
+    best = optimal_allocation(cands, seats)
+    assert best.assignment == {1: 10}
+    assert best.total_score == pytest.approx(0.6)
+    assert optimal_allocation({}, seats).assignment == {}
 
 
 def test_per_company_cap_keeps_best_offer_of_each_company():

@@ -38,6 +38,7 @@ Definitions (also in docs/STATISTICS.md)
 from crm.services.stats.activity import officer_activity, overdue_followups
 from crm.services.stats.partners import (
     capacity,
+    partner_tables,
     partners_by_domain,
     partners_by_sector,
     unused_offers,
@@ -92,6 +93,7 @@ __all__ = [
     "outcomes",
     "overdue_followups",
     "partner_points",
+    "partner_tables",
     "partners_by_domain",
     "partners_by_sector",
     "period_preset",

@@ -15,7 +15,12 @@ from crm.models import (
     Site,
 )
 from crm.services.stats.activity import officer_activity, overdue_followups
-from crm.services.stats.partners import capacity, partners_by_domain, partners_by_sector
+from crm.services.stats.partners import (
+    capacity,
+    partner_tables,
+    partners_by_domain,
+    partners_by_sector,
+)
 from crm.services.stats.periods import StatsFilters
 from crm.services.stats.placements import (
     outcomes,
@@ -78,9 +83,19 @@ STAT_FUNCTIONS = {
 
 
 def dashboard(session: Session, actor: Actor, filters: StatsFilters) -> dict[str, pd.DataFrame]:
-    """Every table of the dashboard, keyed as in TITLES."""
+    """Every table of the dashboard, keyed as in TITLES.
+
+    The two partner tables come from one ``partner_tables`` call (their shared flags,
+    the costly part at scale, are computed once); every other table is its function."""
     scope_sites(session, actor, filters)  # authorise once up front
-    return {key: fn(session, actor, filters) for key, fn in STAT_FUNCTIONS.items()}
+    tables: dict[str, pd.DataFrame] = {}
+    tables["partners_by_sector"], tables["partners_by_domain"] = partner_tables(
+        session, actor, filters
+    )
+    for key, fn in STAT_FUNCTIONS.items():
+        if key not in tables:
+            tables[key] = fn(session, actor, filters)
+    return {key: tables[key] for key in STAT_FUNCTIONS}
 
 
 def kpis(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
