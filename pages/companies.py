@@ -7,7 +7,6 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.dedupe import likely_duplicates
-from crm.geo.service import company_locations
 from crm.models import Company
 from crm.services.companies import (
     CompanySearch,
@@ -16,6 +15,7 @@ from crm.services.companies import (
     list_companies,
     list_sites,
 )
+from crm.services.geo import company_locations
 from pages._format import clean_rows
 from pages._forms import (
     Form,

@@ -9,8 +9,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.geo.service import company_locations
 from crm.services.companies import list_companies
+from crm.services.geo import company_locations
 from crm.services.stats import (
     PERIOD_PRESETS,
     TITLES,

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.geo.service import KIND_FR, drop_pin, fix_address, worklist
 from crm.models import Company
+from crm.services.geo import KIND_FR, drop_pin, fix_address, worklist
 from pages._forms import Form
 from pages._ui import GEO_PRECISION_FR, db_session, require_actor
 

@@ -280,8 +280,8 @@ def test_nominatim_answers_map_to_precisions():
 
 def test_fix_and_pin_services_enforce_site_scope_and_audit(session, sites):
     from crm.errors import PermissionDenied
-    from crm.geo.service import drop_pin, fix_address, worklist
     from crm.models import AuditEvent
+    from crm.services.geo import drop_pin, fix_address, worklist
     from tests.factories import make_actor
 
     tpm, cavem = sites

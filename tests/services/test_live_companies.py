@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.geo.service import company_locations, worklist
 from crm.models import Company, Role, utcnow
 from crm.services.companies import filter_companies, list_companies
+from crm.services.geo import company_locations, worklist
 from crm.services.matching import offer_index
 from crm.services.offers import list_offers
 from tests.factories import make_actor, make_company, make_offer

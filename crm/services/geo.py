@@ -1,5 +1,8 @@
 """Geography services for the pages: coordinates for maps, the "Géocodage" worklist, fixes.
 
+The geocoding itself (cache, provider, commune fallback) is crm.geo; these are the
+access-checked functions pages call.
+
 Plain functions (session, actor, ...): authorize first, validate, write, audit;
 the caller commits. Audit events hold ids and field names, never addresses.
 """
