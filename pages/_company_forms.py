@@ -12,6 +12,7 @@ import streamlit as st
 
 from crm.auth import Actor, Perm
 from crm.errors import PasserelleError
+from crm.labels import INTERACTION_KIND_FR, PARTNER_STATUS_FR
 from crm.models import Company, CompanyStatusChange, Contact, Interaction, Offer
 from crm.services.companies import update_company
 from crm.services.contacts import create_contact, update_contact
@@ -25,7 +26,7 @@ from crm.services.offers import (
     reopen_offer,
 )
 from pages._forms import Form, max_len
-from pages._ui import INTERACTION_KIND_FR, PARTNER_STATUS_FR, db_session, show_error
+from pages._ui import db_session, show_error
 
 # (field, label, column, extra max_chars for separators typed by users: "362 521 879 00034")
 EDIT_FIELDS = [

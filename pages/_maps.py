@@ -29,8 +29,8 @@ from pathlib import Path
 import pydeck as pdk
 import streamlit as st
 
+from crm.labels import GEO_PRECISION_FR, PARTNER_STATUS_FR
 from crm.reference import communes
-from pages._ui import GEO_PRECISION_FR, PARTNER_STATUS_FR
 
 GEO_DIR = Path(__file__).resolve().parents[1] / "data" / "geo"
 TILES_ENV = "PASSERELLE_MAP_TILES"

@@ -1,7 +1,7 @@
 """Shared UI plumbing for the Streamlit pages: database access, login state, errors.
 
 Pages stay thin: they read widgets, call crm services inside ``db_session()``
-and render the result. French labels live in crm/labels.py (re-exported here).
+and render the result. French labels live in crm/labels.py (pages import them there).
 """
 
 from __future__ import annotations
@@ -20,16 +20,7 @@ from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
-from crm.labels import (  # noqa: F401  (re-exported: pages import the labels from here)
-    GEO_PRECISION_FR,
-    INTERACTION_KIND_FR,
-    OFFER_STATUS_FR,
-    OUTCOME_FR,
-    PARTNER_STATUS_FR,
-    PLACEMENT_STATUS_FR,
-    ROLE_FR,
-    field_label,
-)
+from crm.labels import field_label
 from pages._format import fmt_date  # noqa: F401  (re-exported)
 
 ACTOR_KEY = "actor"

@@ -5,11 +5,12 @@ import streamlit as st
 
 from crm.auth import MIN_PASSWORD_LENGTH, Perm
 from crm.errors import PasserelleError
+from crm.labels import ROLE_FR
 from crm.models import Role, User
 from crm.services import users as user_service
 from pages._format import PLACEHOLDER_MULTI
 from pages._forms import Form
-from pages._ui import ROLE_FR, db_session, fmt_date, require_actor, show_error
+from pages._ui import db_session, fmt_date, require_actor, show_error
 
 actor = require_actor(Perm.USER_ADMIN)
 st.title("Utilisateurs")

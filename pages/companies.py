@@ -7,6 +7,7 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.dedupe import likely_duplicates
+from crm.labels import PARTNER_STATUS_FR
 from crm.models import Company
 from crm.services.companies import (
     CompanySearch,
@@ -27,7 +28,7 @@ from pages._forms import (
     selected_row,
 )
 from pages._maps import company_map
-from pages._ui import PARTNER_STATUS_FR, db_session, require_actor
+from pages._ui import db_session, require_actor
 
 FILTER_KEYS = (
     "company_search",

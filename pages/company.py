@@ -5,21 +5,19 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import (
+    GEO_PRECISION_FR,
+    INTERACTION_KIND_FR,
+    OFFER_EFFECTIVE_STATUS_FR,
+    PARTNER_STATUS_FR,
+    PLACEMENT_STATUS_FR,
+)
 from crm.services.companies import get_company, list_companies
-from crm.services.offers import OFFER_EFFECTIVE_STATUS_FR
 from pages._company_forms import render_forms
 from pages._format import clean_rows
 from pages._forms import company_label, md_escape
 from pages._maps import company_file_map
-from pages._ui import (
-    GEO_PRECISION_FR,
-    INTERACTION_KIND_FR,
-    PARTNER_STATUS_FR,
-    PLACEMENT_STATUS_FR,
-    db_session,
-    require_actor,
-    show_error,
-)
+from pages._ui import db_session, require_actor, show_error
 
 LINK = "entreprise"  # ?entreprise=ID opens this page on that company (copyable URL)
 

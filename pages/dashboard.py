@@ -9,6 +9,7 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import OUTCOME_FR, OUTCOME_UNKNOWN_FR
 from crm.services.companies import list_companies
 from crm.services.geo import company_locations
 from crm.services.stats import (
@@ -384,7 +385,7 @@ with tabs[4]:
     out = tables["outcomes"]
     per_site = out[out["Site"] != "Total"]
     if per_site["Sorties"].sum():
-        cols = ["Emploi", "Alternance", "Formation qualifiante", "Sans solution", "Non renseignée"]
+        cols = [*OUTCOME_FR.values(), OUTCOME_UNKNOWN_FR]
         long = per_site.melt(
             id_vars="Site", value_vars=cols, var_name="Sortie", value_name="Stagiaires"
         )

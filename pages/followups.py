@@ -8,9 +8,10 @@ import datetime as dt
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import INTERACTION_KIND_FR
 from crm.services.interactions import mark_done, my_followups, reschedule
 from pages._forms import Form, company_link, md_escape
-from pages._ui import INTERACTION_KIND_FR, db_session, fmt_date, require_actor
+from pages._ui import db_session, fmt_date, require_actor
 
 actor = require_actor(Perm.INTERACTION_WRITE)
 st.title("Mes relances")

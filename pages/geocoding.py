@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import ENTITY_FR, GEO_PRECISION_FR
 from crm.models import Company
-from crm.services.geo import KIND_FR, drop_pin, fix_address, worklist
+from crm.services.geo import drop_pin, fix_address, worklist
 from pages._forms import Form
-from pages._ui import GEO_PRECISION_FR, db_session, require_actor
+from pages._ui import db_session, require_actor
 
 actor = require_actor()
 if not (actor.has(Perm.COMPANY_WRITE) or actor.has(Perm.LEARNER_WRITE)):
@@ -35,7 +36,7 @@ if not items:
 df = pd.DataFrame(
     [
         {
-            "Type": KIND_FR[i.kind],
+            "Type": ENTITY_FR[i.kind],
             "Nom": i.label,
             "Adresse": i.address or "",
             "Code postal": i.postcode or "",
@@ -53,7 +54,7 @@ choice = st.selectbox(
     "Enregistrement à corriger",
     options=list(by_key),
     format_func=lambda k: (
-        f"{KIND_FR[by_key[k].kind]} — {by_key[k].label} — "
+        f"{ENTITY_FR[by_key[k].kind]} — {by_key[k].label} — "
         f"{by_key[k].city or by_key[k].postcode or 'ville inconnue'} "
         f"({GEO_PRECISION_FR.get(by_key[k].precision, by_key[k].precision)})"
     ),

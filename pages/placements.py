@@ -5,19 +5,13 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import OUTCOME_FR, PLACEMENT_STATUS_FR
 from crm.models import split_list
 from crm.services.learners import skill_options
 from crm.services.placements import TRANSITIONS, change_status, list_placements, record_follow_up
 from pages._format import PLACEHOLDER, PLACEHOLDER_MULTI
 from pages._forms import Form, md_escape, selected_row
-from pages._ui import (
-    OUTCOME_FR,
-    PLACEMENT_STATUS_FR,
-    db_session,
-    fmt_date,
-    require_actor,
-    show_error,
-)
+from pages._ui import db_session, fmt_date, require_actor, show_error
 
 PICK = "placement_id"  # the period being followed (kept across status changes and reloads)
 

@@ -5,7 +5,8 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.services.interactions import KIND_FR, log_interaction
+from crm.labels import INTERACTION_KIND_FR
+from crm.services.interactions import log_interaction
 from crm.services.learners import list_learners, rome_options, sites_for
 from crm.services.prospecting import add_prospect, prospects_for_learner, prospects_near
 from crm.services.prospecting import register_summary as summary_of
@@ -66,7 +67,9 @@ if added and actor.has(Perm.INTERACTION_WRITE):
     with st.form("prospect_contact", clear_on_submit=True, border=True):
         st.markdown(f"**Noter un contact — {company_name}**")
         c1, c2 = st.columns([1, 3])
-        kind = c1.selectbox("Type", options=list(KIND_FR), format_func=KIND_FR.get)
+        kind = c1.selectbox(
+            "Type", options=list(INTERACTION_KIND_FR), format_func=INTERACTION_KIND_FR.get
+        )
         summary = c2.text_input("Résumé", placeholder="Appel au gérant, présentation de l'E2C")
         outcome = st.text_input("Résultat", placeholder="Intéressé, à relancer…")
         done = st.form_submit_button("Enregistrer le contact")

@@ -15,6 +15,7 @@ from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, ValidationError
 from crm.geo import locate
+from crm.labels import COMPANY_FIELD_FR, PARTNER_STATUS_FR
 from crm.models import (
     Company,
     CompanyStatusChange,
@@ -393,26 +394,7 @@ COMPANY_FIELDS = (
     "notes",
 )
 
-FIELD_LABELS_FR = {
-    "ref": "Référence",
-    "name": "Raison sociale",
-    "siret": "SIRET",
-    "naf": "Code NAF",
-    "sector": "Secteur",
-    "size_band": "Effectif",
-    "address": "Adresse",
-    "postcode": "Code postal",
-    "city": "Ville",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "phone": "Téléphone",
-    "email": "Courriel",
-    "website": "Site web",
-    "site_id": "Site",
-    "owner_id": "Chargé(e)",
-    "status": "Statut",
-    "notes": "Notes",
-}
+FIELD_LABELS_FR = COMPANY_FIELD_FR  # public alias (the bulk import reads it)
 
 _VALIDATORS = {
     "ref": lambda x: v.text(x, 64),
@@ -434,12 +416,7 @@ _VALIDATORS = {
 # Origins of a company record (``Company.source``): None = typed or imported by the school.
 COMPANY_SOURCES = (None, "sirene")
 
-PARTNER_STATUS_LABELS = {
-    "prospect": "Prospect",
-    "contacted": "Contacté",
-    "partner": "Partenaire",
-    "inactive": "Inactif",
-}
+PARTNER_STATUS_LABELS = PARTNER_STATUS_FR  # public alias (imports read it)
 
 
 def clean_company_fields(fields: dict, *, creating: bool) -> tuple[dict, dict[str, str]]:

@@ -24,11 +24,11 @@ from crm.geo.geocoding import (
     geocode_entity,
     set_manual_pin,
 )
+from crm.labels import ENTITY_FR
 from crm.models import Company, GeoPrecision, Learner, Offer, Site
 
 KINDS = ("company", "site", "offer", "learner")
 TO_FIX = (GeoPrecision.NONE.value, GeoPrecision.COMMUNE.value)
-KIND_FR = {"company": "Entreprise", "site": "Site", "offer": "Offre", "learner": "Stagiaire"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def _load(session: Session, actor: Actor, kind: str, obj_id: int):
         raise NotFound(f"Type d'enregistrement inconnu : {kind}.")
     obj = session.get(model, obj_id)
     if obj is None:
-        raise NotFound(f"{KIND_FR[kind]} introuvable.")
+        raise NotFound(f"{ENTITY_FR[kind]} introuvable.")
     if kind == "learner":
         authorize(actor, Perm.LEARNER_WRITE, obj.site_id)
     elif kind == "site":
@@ -244,7 +244,6 @@ def drop_pin(
 
 __all__ = [
     "KINDS",
-    "KIND_FR",
     "PlacedCompany",
     "ToFix",
     "company_locations",

@@ -12,17 +12,10 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ValidationError
+from crm.labels import INTERACTION_KIND_FR
 from crm.models import Company, Contact, Interaction, InteractionKind, PartnerStatus, utcnow
 from crm.services._common import get_or_404
 from crm.services.companies import change_status
-
-KIND_FR = {
-    "call": "Appel",
-    "visit": "Visite",
-    "email": "Courriel",
-    "meeting": "Réunion",
-    "event": "Événement",
-}
 
 
 def _validate(
@@ -41,7 +34,7 @@ def _validate(
     errors: dict[str, str] = {}
     clean: dict = {}
     for key, fn, raw in (
-        ("Type", lambda x: v.choice(x, KIND_FR, "Type de contact"), kind),
+        ("Type", lambda x: v.choice(x, INTERACTION_KIND_FR, "Type de contact"), kind),
         ("Résumé", lambda x: v.text(x, 5000), summary),
         ("Résultat", lambda x: v.text(x, 5000), outcome),
         ("Prochaine action", lambda x: v.text(x, 300), next_action),

@@ -18,7 +18,7 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, ValidationError
-from crm.labels import OFFER_STATUS_FR
+from crm.labels import OFFER_FIELD_FR
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -51,21 +51,7 @@ def seats_used(session: Session, offer_ids: Iterable[int]) -> dict[int, int]:
 
 # --------------------------------------------------------------------------- offers CRUD
 
-OFFER_LABELS_FR = {
-    "ref": "Référence",
-    "rome_code": "Code ROME",
-    "other_rome_codes": "Autres codes ROME",
-    "title": "Intitulé",
-    "description": "Description",
-    "skills": "Compétences",
-    "seats": "Places",
-    "start_date": "Début",
-    "end_date": "Fin",
-    "open_to_minors": "Ouvert aux mineurs",
-    "tutor_id": "Tuteur",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-}
+OFFER_LABELS_FR = OFFER_FIELD_FR  # public alias (the bulk import reads it)
 
 
 SEATS_MIN, SEATS_MAX = 1, 500  # an offer hosts at least one learner (forms use these bounds)
@@ -244,7 +230,6 @@ def close_offer(session: Session, actor: Actor, offer_id: int) -> Offer:
 
 # Effective status only (never stored): the offer's end date is past.
 ENDED = "ended"
-OFFER_EFFECTIVE_STATUS_FR = {**OFFER_STATUS_FR, ENDED: "Terminée"}
 NO_FREE_SEATS = frozenset({OfferStatus.CLOSED.value, ENDED})
 
 

@@ -29,6 +29,7 @@ from crm.errors import (
     PermissionDenied,
     ValidationError,
 )
+from crm.labels import PLACEMENT_STATUS_FR, label
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -54,13 +55,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PlacementStatus.IN_PROGRESS: frozenset({PlacementStatus.DONE, PlacementStatus.CANCELLED}),
     PlacementStatus.DONE: frozenset(),
     PlacementStatus.CANCELLED: frozenset(),
-}
-STATUS_FR = {
-    "proposed": "proposée",
-    "confirmed": "confirmée",
-    "in_progress": "en cours",
-    "done": "terminée",
-    "cancelled": "annulée",
 }
 # The usual length of a PMSMP (période de mise en situation en milieu professionnel), in
 # days: the end date proposed by default when a trainer books a period.
@@ -361,8 +355,8 @@ def change_status(
     if target not in TRANSITIONS[PlacementStatus(placement.status)]:
         raise ValidationError(
             {
-                "statut": f"passage de « {STATUS_FR[placement.status]} » à "
-                f"« {STATUS_FR[target]} » impossible."
+                "statut": f"passage de « {label(PLACEMENT_STATUS_FR, placement.status).lower()} » à "
+                f"« {label(PLACEMENT_STATUS_FR, target).lower()} » impossible."
             }
         )
     if target == PlacementStatus.CANCELLED:

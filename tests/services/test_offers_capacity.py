@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from crm.errors import ValidationError
+from crm.labels import OFFER_EFFECTIVE_STATUS_FR
 from crm.models import Learner, Placement
 from crm.services.companies import create_company, get_company, list_companies
 from crm.services.offers import (
     ENDED,
-    OFFER_EFFECTIVE_STATUS_FR,
     create_offer,
     effective_status,
     list_offers,
