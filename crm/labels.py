@@ -189,6 +189,8 @@ FIELD_FR = {
     "moved": "Éléments déplacés",
     "filled": "Champs complétés",
     "kind": "Type",
+    "company": "Entreprise",
+    "paused_until": "Jusqu'au",
 }
 
 # Field labels of one kind of record (forms, validation errors, import headers).

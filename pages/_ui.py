@@ -20,7 +20,6 @@ from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
-from crm.labels import field_label
 from pages._format import fmt_date  # noqa: F401  (re-exported)
 
 ACTOR_KEY = "actor"
@@ -189,8 +188,8 @@ def require_actor(perm: Perm | None = None) -> Actor:
 def show_error(exc: PasserelleError) -> None:
     if isinstance(exc, ValidationError):
         st.error("Rien n'a été enregistré. Corrigez les champs suivants :")
-        for field, message in exc.errors.items():
-            st.markdown(f"- **{field_label(field)}** : {message}")
+        for field, message in exc.labelled().items():
+            st.markdown(f"- **{field}** : {message}")
     else:
         st.error(str(exc))
 

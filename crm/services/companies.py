@@ -520,7 +520,7 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     authorize(actor, Perm.COMPANY_WRITE, site_id)
     clean, errors = validate_company_fields(session, fields, creating=True)
     if errors:
-        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, COMPANY_FIELD_FR)
     authorize(actor, Perm.COMPANY_WRITE, clean.get("site_id"))
     clean.setdefault("status", PartnerStatus.PROSPECT.value)
     clean["status"] = clean["status"] or PartnerStatus.PROSPECT.value
@@ -551,7 +551,7 @@ def update_company(
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
     if not company.is_live:
         raise ValidationError(
-            {"Entreprise": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
+            {"company": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
         )
     if expected_version != company.version:
         raise ConcurrentEditError()
@@ -562,7 +562,7 @@ def update_company(
         if other == company.id:
             errors.pop("ref", None)
     if errors:
-        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, COMPANY_FIELD_FR)
     if "status" in clean and not clean["status"]:
         del clean["status"]
     if "site_id" in clean:

@@ -198,7 +198,7 @@ def fix_address(
     if kind == "offer":
         raise ValidationError(
             {
-                "adresse": "une offre n'a pas d'adresse propre : corrigez celle de l'entreprise ou placez un repère."
+                "address": "une offre n'a pas d'adresse propre : corrigez celle de l'entreprise ou placez un repère."
             }
         )
     address = (address or "").strip() or None
@@ -206,9 +206,9 @@ def fix_address(
     city = (city or "").strip() or None
     errors: dict[str, str] = {}
     if postcode and not (postcode.isdigit() and len(postcode) == 5):
-        errors["code postal"] = "5 chiffres attendus (ex. 83000)."
+        errors["postcode"] = "5 chiffres attendus (ex. 83000)."
     if not city and not postcode:
-        errors["ville"] = "la ville ou le code postal est nécessaire pour placer l'adresse."
+        errors["city"] = "la ville ou le code postal est nécessaire pour placer l'adresse."
     if errors:
         raise ValidationError(errors)
     changed = [

@@ -78,7 +78,9 @@ def test_create_company_reports_every_bad_field_and_saves_nothing(session, sites
             naf="47F",
             site_id=sites[0].id,
         )
-    assert set(exc.value.errors) == {
+    # keyed by field name; shown to users under their French labels
+    assert set(exc.value.errors) == {"name", "siret", "postcode", "phone", "email", "naf"}
+    assert set(exc.value.labelled()) == {
         "Raison sociale",
         "SIRET",
         "Code postal",
@@ -86,7 +88,8 @@ def test_create_company_reports_every_bad_field_and_saves_nothing(session, sites
         "Courriel",
         "Code NAF",
     }
-    assert "clé de contrôle" in exc.value.errors["SIRET"]
+    assert "clé de contrôle" in exc.value.errors["siret"]
+    assert "Raison sociale : La raison sociale est obligatoire." in str(exc.value)
     assert session.scalar(select(Company)) is None
 
 
@@ -254,7 +257,7 @@ def test_offers_crud_pause_close_and_seats_from_placements(session, sites, offic
     assert seats_used(session, [o.id])[o.id] == 1
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, o.id, o.version, seats=0)
-    assert "au moins 1" in exc.value.errors["Places"]  # an offer hosts at least one learner
+    assert "au moins 1" in exc.value.errors["seats"]  # an offer hosts at least one learner
     with pytest.raises(ValidationError):
         create_offer(
             session,

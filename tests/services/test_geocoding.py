@@ -303,7 +303,8 @@ def test_fix_and_pin_services_enforce_site_scope_and_audit(session, sites):
         )
     with pytest.raises(ValidationError) as err:
         fix_address(session, officer, "company", own.id, address="1 rue", postcode="83A", city="")
-    assert "code postal" in err.value.errors
+    assert "postcode" in err.value.errors
+    assert err.value.label("postcode") == "Code postal"
     assert own.address == "1 rue nulle"  # nothing saved half-way
     with pytest.raises(ValidationError):
         fix_address(

@@ -74,7 +74,7 @@ def test_seats_between_1_and_500_and_not_below_used(session, sites, officer):
     for bad in (0, -3, 501):
         with pytest.raises(ValidationError) as exc:
             _offer(session, officer, c.id, "X", None, None, seats=bad)
-        assert "Places" in exc.value.errors
+        assert "seats" in exc.value.errors
     o = _offer(session, officer, c.id, "Atelier", dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     for n in range(2):
         lr = Learner(site_id=sites[0].id, first_name="A", last_name=f"B{n}", entry_date=TODAY)
@@ -93,4 +93,4 @@ def test_seats_between_1_and_500_and_not_below_used(session, sites, officer):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, o.id, o.version, seats=1)
-    assert "déjà occupée" in exc.value.errors["Places"]
+    assert "déjà occupée" in exc.value.errors["seats"]

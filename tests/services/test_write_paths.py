@@ -439,7 +439,7 @@ def test_update_offer_refuses_fewer_seats_than_used(session, sites):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, offer.id, offer.version, seats=1)
-    assert "2 place(s) déjà occupée(s)" in exc.value.errors["Places"]
+    assert "2 place(s) déjà occupée(s)" in exc.value.errors["seats"]
 
 
 # --------------------------------------------------------------------------- SQLite write transactions
