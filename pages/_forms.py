@@ -35,6 +35,7 @@ Small, stable API shared by every page (officers' and trainers' pages):
   Success: errors forgotten, the form's widgets emptied (``clear=False`` keeps them, e.g.
   an edit form showing the saved record), ``success`` flashed, ``on_success(result)``
   called, page rerun. Returns the action's result only when ``rerun=False``.
+  ``raises=(SomeError,)``: those domain errors are re-raised for the page to show.
 - ``f.fail(errors, labels=None)``: mark fields as refused without calling a service (a
   page-side check); ``labels`` names the fields in French (default crm.labels.field_label).
 
@@ -275,11 +276,18 @@ class Form:
         clear: bool = True,
         rerun: bool = True,
         on_success: Callable[[Any], None] | None = None,
+        raises: tuple[type[PasserelleError], ...] = (),
     ):
-        """Run ``action(session)``; refused → values kept, errors under fields (see above)."""
+        """Run ``action(session)``; refused → values kept, errors under fields (see above).
+
+        Domain errors of the ``raises`` types reach the caller (rolled back, values kept),
+        for a page that shows them its own way (e.g. a likely duplicate to confirm).
+        """
         try:
             with db_session() as session:
                 result = action(session)
+        except raises:
+            raise
         except ValidationError as exc:
             self.fail(exc.errors, exc.labels)
             if rerun:

@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.dedupe import likely_duplicates
 from crm.labels import PARTNER_STATUS_FR
 from crm.models import Company
 from crm.services.companies import (
     CompanySearch,
-    create_company,
+    LikelyDuplicateError,
+    create_company_unless_duplicate,
     filter_companies,
     list_companies,
     list_sites,
@@ -58,12 +58,6 @@ if st.session_state.get("_company_index_sig") != sig:
     st.session_state["_company_index_sig"] = sig
 index: CompanySearch = st.session_state["_company_index"]
 index.rows = rows
-
-
-class _LooksDuplicate(Exception):
-    def __init__(self, dups):
-        super().__init__("likely duplicate")
-        self.dups = dups
 
 
 def _new_company_form() -> None:
@@ -118,29 +112,24 @@ def _new_company_form() -> None:
     )
 
     def create(session):
-        # The service validates first (errors under the fields); then, unless confirmed,
-        # a likely duplicate cancels the whole unit of work (nothing saved) with a warning.
-        company = create_company(session, actor, **fields)
-        session.flush()
-        if not confirm:
-            dups = likely_duplicates(session, fields, exclude_id=company.id)
-            if dups:
-                raise _LooksDuplicate(dups)
-        return company.id
+        # Errors under the fields first; then, unless confirmed, a likely duplicate is
+        # refused (nothing saved) and listed in a warning.
+        return create_company_unless_duplicate(session, actor, confirmed=confirm, **fields).id
 
     try:
         f.submit(
             create,
             success=f"Entreprise « {name.strip()} » créée.",
             on_success=lambda new_id: st.session_state.update(company_id=new_id),
+            raises=(LikelyDuplicateError,),
         )
-    except _LooksDuplicate as exc:
+    except LikelyDuplicateError as exc:
         f.clear_errors()
         st.warning(
             "Cette entreprise ressemble à une fiche existante. Vérifiez, puis cochez "
             "« Ce n'est pas un doublon » pour la créer quand même."
         )
-        for d in exc.dups:
+        for d in exc.duplicates:
             st.markdown(f"- **{md_escape(d.name)}** ({d.score:.0%}) : {', '.join(d.evidence)}")
 
 

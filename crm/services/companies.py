@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, ValidationError
+from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
 from crm.geo import locate
 from crm.labels import COMPANY_FIELD_FR, PARTNER_STATUS_FR
 from crm.models import (
@@ -534,6 +534,41 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     session.flush()
     _record_status(session, actor, company, None, company.status, "création")
     audit.record(session, actor, "create", "company", company.id, fields=sorted(clean))
+    return company
+
+
+class LikelyDuplicateError(PasserelleError):
+    """A new company looks like existing ones: nothing was created.
+
+    ``duplicates`` lists them (crm.dedupe.LikelyDuplicate: company_id, name, score, evidence).
+    """
+
+    def __init__(self, duplicates: list):
+        self.duplicates = list(duplicates)
+        super().__init__(
+            "Cette entreprise ressemble à une fiche existante : rien n'a été créé. "
+            + "; ".join(d.name for d in self.duplicates)
+        )
+
+
+def create_company_unless_duplicate(
+    session: Session, actor: Actor, *, confirmed: bool = False, geocoder=None, **fields
+) -> Company:
+    """:func:`create_company`, refused with :class:`LikelyDuplicateError` when the new company
+    likely duplicates an existing one, unless ``confirmed`` (the user checked it is not one).
+
+    The form's rule: the fields are validated first (a ValidationError wins), then the
+    duplicate check runs against the saved record; a refusal undoes the creation (savepoint)
+    so the caller's unit of work is left as it was.
+    """
+    from crm.dedupe import likely_duplicates
+
+    with session.begin_nested():
+        company = create_company(session, actor, geocoder=geocoder, **fields)
+        if not confirmed:
+            duplicates = likely_duplicates(session, fields, exclude_id=company.id)
+            if duplicates:
+                raise LikelyDuplicateError(duplicates)
     return company
 
 

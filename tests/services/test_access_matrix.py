@@ -349,6 +349,17 @@ MATRIX: list[Entry] = [
         own_site(OFFICER) | anywhere(ADMIN),
     ),
     Entry(
+        "companies.create_company_unless_duplicate",
+        lambda c: companies.create_company_unless_duplicate(
+            c.session,
+            c.actor,
+            confirmed=True,
+            name=f"Nouvelle {next(_counter)}",
+            site_id=c.target.site_id,
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
         "companies.update_company",
         lambda c: companies.update_company(
             c.session,

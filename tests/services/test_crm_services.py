@@ -19,7 +19,9 @@ from crm.models import (
 )
 from crm.services.companies import (
     CompanySearch,
+    LikelyDuplicateError,
     create_company,
+    create_company_unless_duplicate,
     filter_companies,
     list_companies,
     update_company,
@@ -278,3 +280,41 @@ def test_offers_crud_pause_close_and_seats_from_placements(session, sites, offic
     close_offer(session, officer, o.id)
     assert o.status == "closed"
     assert session.scalar(select(Interaction)) is None
+
+
+def test_create_company_unless_duplicate_refuses_a_likely_duplicate_and_saves_nothing(
+    session, sites
+):
+    officer = make_actor(session, "officer", sites[0])
+    kept = create_company(
+        session, officer, name="Boulangerie Tamaris", city="Toulon", site_id=sites[0].id
+    )
+    companies_before = session.scalars(select(Company.id)).all()
+    events_before = len(session.scalars(select(AuditEvent)).all())
+    with pytest.raises(ValidationError) as exc:  # bad fields are reported first
+        create_company_unless_duplicate(
+            session, officer, name="Boulangerie Tamaris", postcode="830", site_id=sites[0].id
+        )
+    assert set(exc.value.errors) == {"postcode"}
+    with pytest.raises(LikelyDuplicateError) as dup:
+        create_company_unless_duplicate(
+            session, officer, name="BOULANGERIE TAMARIS", city="Toulon", site_id=sites[0].id
+        )
+    assert [d.company_id for d in dup.value.duplicates] == [kept.id]
+    assert "ressemble à une fiche existante" in str(dup.value)
+    # Only the refused record is undone: the caller's earlier work stays in its unit of work.
+    assert session.scalars(select(Company.id)).all() == companies_before
+    assert len(session.scalars(select(AuditEvent)).all()) == events_before
+    created = create_company_unless_duplicate(
+        session,
+        officer,
+        confirmed=True,
+        name="BOULANGERIE TAMARIS",
+        city="Toulon",
+        site_id=sites[0].id,
+    )
+    session.commit()
+    assert {kept.id, created.id} == set(session.scalars(select(Company.id)))
+    assert create_company_unless_duplicate(
+        session, officer, name="Garage des Pins", city="Hyères", site_id=sites[0].id
+    ).id
