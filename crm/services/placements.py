@@ -56,6 +56,31 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PlacementStatus.DONE: frozenset(),
     PlacementStatus.CANCELLED: frozenset(),
 }
+
+
+def reachable_statuses(status: str) -> frozenset[str]:
+    """Every status a period in ``status`` can reach by one or more :data:`TRANSITIONS`
+    (an import may skip steps: a spreadsheet catching up)."""
+    seen: set[str] = set()
+    todo = [PlacementStatus(status)]
+    while todo:
+        for nxt in TRANSITIONS[todo.pop()]:
+            if nxt.value not in seen:
+                seen.add(nxt.value)
+                todo.append(nxt)
+    return frozenset(seen)
+
+
+def _status_fr(status: str) -> str:
+    return label(PLACEMENT_STATUS_FR, status).lower()
+
+
+def _impossible_transition(previous: str, target: str) -> ValidationError:
+    return ValidationError(
+        {"statut": f"passage de « {_status_fr(previous)} » à « {_status_fr(target)} » impossible."}
+    )
+
+
 # The usual length of a PMSMP (période de mise en situation en milieu professionnel), in
 # days: the end date proposed by default when a trainer books a period.
 PMSMP_DAYS = 14
@@ -353,12 +378,7 @@ def change_status(
     except ValueError:
         raise ValidationError({"statut": f"statut inconnu « {new_status} »."}) from None
     if target not in TRANSITIONS[PlacementStatus(placement.status)]:
-        raise ValidationError(
-            {
-                "statut": f"passage de « {label(PLACEMENT_STATUS_FR, placement.status).lower()} » à "
-                f"« {label(PLACEMENT_STATUS_FR, target).lower()} » impossible."
-            }
-        )
+        raise _impossible_transition(placement.status, target.value)
     if target == PlacementStatus.CANCELLED:
         reason = (reason or "").strip()
         if not reason:
@@ -491,6 +511,49 @@ def record_follow_up(
     return placement
 
 
+_STARTED = frozenset({PlacementStatus.IN_PROGRESS.value, PlacementStatus.DONE.value})
+
+
+def _check_imported_status(
+    session: Session, actor: Actor, existing: Placement | None, status: str
+) -> None:
+    """The status rules of :func:`change_status`, for a period written by an import.
+
+    - A closed period (terminée, annulée) keeps its status; a period never goes back.
+    - Cancelling needs a reason: it is done on the period's page, not by a file.
+    - Starting (« en cours », or « terminée » for a period not started yet) needs the signed
+      convention (:func:`crm.services.paperwork.ensure_signed_for_start`; no override by file).
+    - A NEW period may be imported « terminée » or « annulée » (history kept before
+      Passerelle) but not « en cours »: its convention cannot be signed yet.
+    """
+    if existing is None:
+        if status == PlacementStatus.IN_PROGRESS.value:
+            raise ValidationError(
+                {
+                    "statut": "une nouvelle période ne peut pas être importée « en cours » : "
+                    "sa convention doit d'abord être signée. Importez-la « confirmée », "
+                    "faites signer la convention, puis passez-la « en cours »."
+                }
+            )
+        return
+    previous = existing.status
+    if status == previous:
+        return
+    if status not in reachable_statuses(previous):
+        raise _impossible_transition(previous, status)  # closed, or backwards
+    if status == PlacementStatus.CANCELLED.value:
+        raise ValidationError(
+            {
+                "statut": "une annulation demande un motif : annulez la période depuis sa "
+                "fiche (Suivi des périodes), pas par un import."
+            }
+        )
+    if status in _STARTED and previous not in _STARTED:
+        from crm.services import paperwork
+
+        paperwork.ensure_signed_for_start(session, actor, existing.id)
+
+
 def upsert_placement(
     session: Session,
     actor: Actor,
@@ -544,6 +607,7 @@ def upsert_placement(
     if errors:
         raise ValidationError(errors)
     _check_status_dates(status, start_date, end_date)
+    _check_imported_status(session, actor, existing, status)
     values = {
         "learner_id": learner.id,
         "company_id": company_id,

@@ -200,7 +200,9 @@ def booking_world(session, sites):
     inactive.status = "inactive"
     register_learner(session, trainer, tpm, ref="L-ADULT")
     register_learner(session, trainer, tpm, ref="L-OTHER")
-    register_learner(session, trainer, tpm, ref="L-MINOR", birth_date=TODAY.replace(year=TODAY.year - 16))
+    register_learner(
+        session, trainer, tpm, ref="L-MINOR", birth_date=TODAY.replace(year=TODAY.year - 16)
+    )
     exited = register_learner(session, trainer, tpm, ref="L-EXITED")
     exited.status = "exited"
     session.flush()
@@ -257,6 +259,45 @@ def test_import_books_a_valid_placement_and_reimport_is_unchanged(session, booki
     future = data.replace(b"confirmed", b"in_progress")
     report = import_data(session, booking_world, "placements", future, "p.csv")
     assert "pas encore" in report.rejected[0].reason
+
+
+def test_import_follows_the_status_rules_of_the_period_page(session, booking_world):
+    """The convention gate and the one-way life of a period hold for a file too."""
+    company = session.scalar(select(Company).where(Company.ref == "C1"))
+    make_offer(session, company, seats=5, ref="O-NOW", start_date=TODAY - dt.timedelta(days=10))
+    session.commit()
+    begun, ends = TODAY - dt.timedelta(days=2), TODAY + dt.timedelta(days=10)
+    header = "ref,learner_ref,company_ref,offer_ref,start_date,end_date,status"
+
+    def load(status: str):
+        data = _csv(header, f"P-NOW,L-ADULT,C1,O-NOW,{begun},{ends},{status}")
+        return import_data(session, booking_world, "placements", data, "p.csv")
+
+    # A new period cannot arrive « en cours »: nobody signed its convention.
+    report = load("in_progress")
+    assert not report.imported and "convention" in report.rejected[0].reason
+    assert load("confirmed").created == 1
+    session.commit()  # the caller owns the transaction (the page and the CLI commit)
+    placement = session.scalar(select(Placement).where(Placement.ref == "P-NOW"))
+    # Unsigned: the import is refused with the period page's own message.
+    report = load("in_progress")
+    assert not report.imported and "non signée" in report.rejected[0].reason
+    with pytest.raises(ValidationError) as page_error:
+        change_status(session, booking_world, placement.id, "in_progress")
+    session.rollback()
+    assert str(page_error.value.errors["convention"]) in report.rejected[0].reason
+    assert session.get(Placement, placement.id).status == "confirmed"
+    # Signed: it starts.
+    mark_convention_signed(session, placement.id)
+    session.commit()
+    assert load("in_progress").updated == 1
+    # Never backwards, and a cancellation needs the page (its reason).
+    report = load("confirmed")
+    assert not report.imported and "impossible" in report.rejected[0].reason
+    report = load("cancelled")
+    assert not report.imported and "motif" in report.rejected[0].reason
+    session.expire_all()
+    assert session.get(Placement, placement.id).status == "in_progress"
 
 
 # --------------------------------------------------------------------------- seats under concurrency
@@ -435,7 +476,9 @@ def test_update_offer_refuses_fewer_seats_than_used(session, sites):
     officer = make_actor(session, Role.OFFICER, tpm)
     offer = make_offer(session, make_company(session, tpm), seats=2)
     for _ in range(2):
-        book_placement(session, trainer, register_learner(session, trainer, tpm).id, offer.id, START, END)
+        book_placement(
+            session, trainer, register_learner(session, trainer, tpm).id, offer.id, START, END
+        )
     session.commit()
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, offer.id, offer.version, seats=1)
@@ -532,7 +575,9 @@ def test_referent_must_be_an_account_of_the_learners_site(session, sites):
         update_learner(session, trainer, learner.id, referent_id=987_654)
     assert "compte inconnu" in exc.value.errors["référent(e)"]
     session.rollback()
-    assert create_learner  # the import goes through the same service (tests/services/test_importer.py)
+    assert (
+        create_learner
+    )  # the import goes through the same service (tests/services/test_importer.py)
 
 
 # --------------------------------------------------------------------------- dates (issue 12)
@@ -561,7 +606,9 @@ def test_status_changes_follow_the_dates_unless_an_admin_corrects(session, sites
     trainer = make_actor(session, Role.TRAINER, tpm)
     admin = make_actor(session, Role.ADMIN)
     offer = make_offer(session, make_company(session, tpm), seats=2)
-    p = book_placement(session, trainer, register_learner(session, trainer, tpm).id, offer.id, START, END)
+    p = book_placement(
+        session, trainer, register_learner(session, trainer, tpm).id, offer.id, START, END
+    )
     change_status(session, trainer, p.id, "confirmed")
     mark_convention_signed(session, p.id)  # the paperwork gate is not what is tested here
     session.commit()
