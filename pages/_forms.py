@@ -35,6 +35,7 @@ Small, stable API shared by every page (officers' and trainers' pages):
   Success: errors forgotten, the form's widgets emptied (``clear=False`` keeps them, e.g.
   an edit form showing the saved record), ``success`` flashed, ``on_success(result)``
   called, page rerun. Returns the action's result only when ``rerun=False``.
+  ``f.has_flash()``: a success message is waiting (the last save succeeded).
   ``raises=(SomeError,)``: those domain errors are re-raised for the page to show.
 - ``f.fail(errors, labels=None)``: mark fields as refused without calling a service (a
   page-side check); ``labels`` names the fields in French (default crm.labels.field_label).
@@ -69,6 +70,7 @@ import streamlit as st
 from crm.errors import PasserelleError, ValidationError
 from crm.labels import field_label
 from pages._format import DATE_FORMAT
+from pages._state import COMPANY_ID
 from pages._ui import db_session, show_error
 
 _ERRORS = "_form_errors::{}"
@@ -124,7 +126,7 @@ def remember(*keys: str) -> None:
 
 def open_company(company_id: int) -> None:
     """Switch to the company file on ``company_id`` (the URL gets ``?entreprise=ID``)."""
-    st.session_state["company_id"] = int(company_id)
+    st.session_state[COMPANY_ID] = int(company_id)
     st.switch_page("pages/company.py", query_params={"entreprise": str(int(company_id))})
 
 
@@ -307,6 +309,10 @@ class Form:
         if rerun:
             st.rerun()
         return result
+
+    def has_flash(self) -> bool:
+        """A success message is waiting to be shown (the last save succeeded)."""
+        return bool(st.session_state.get(_FLASH.format(self.form_key)))
 
     def show_flash(self) -> None:
         """The success message of the last save (shown once)."""

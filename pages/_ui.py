@@ -21,6 +21,7 @@ from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
 from pages._format import fmt_date  # noqa: F401  (re-exported)
+from pages._state import LEARNER_ID, LOGOUT_REASON
 
 ACTOR_KEY = "actor"
 
@@ -109,7 +110,7 @@ def logout(reason: str | None = None) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if reason:
-        st.session_state["logout_reason"] = reason
+        st.session_state[LOGOUT_REASON] = reason
     if _session_http.MOUNTED and token:
         st.session_state[REDIRECT_KEY] = _session_http.logout_url(ended=reason is not None)
 
@@ -194,7 +195,7 @@ def show_error(exc: PasserelleError) -> None:
         st.error(str(exc))
 
 
-def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = "learner_id") -> None:
+def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = LEARNER_ID) -> None:
     """A learner id asked for (session state, link) but not listed: let the service decide.
 
     A learner of another site gets the service's refusal (and the request is dropped),

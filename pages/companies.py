@@ -28,7 +28,12 @@ from pages._forms import (
     selected_row,
 )
 from pages._maps import company_map
+from pages._state import COMPANY_ID
 from pages._ui import db_session, require_actor
+
+# Session-state keys of this page.
+INDEX = "_company_index"  # fuzzy-search index of the listed companies
+INDEX_SIG = "_company_index_sig"  # what the index was built from (rebuilt when the list changes)
 
 FILTER_KEYS = (
     "company_search",
@@ -53,10 +58,10 @@ with db_session() as session:
 
 # One prepared search index per list (folded strings computed once).
 sig = hash(tuple((r.id, r.version, r.contact_names) for r in rows))
-if st.session_state.get("_company_index_sig") != sig:
-    st.session_state["_company_index"] = CompanySearch(rows)
-    st.session_state["_company_index_sig"] = sig
-index: CompanySearch = st.session_state["_company_index"]
+if st.session_state.get(INDEX_SIG) != sig:
+    st.session_state[INDEX] = CompanySearch(rows)
+    st.session_state[INDEX_SIG] = sig
+index: CompanySearch = st.session_state[INDEX]
 index.rows = rows
 
 
@@ -120,7 +125,7 @@ def _new_company_form() -> None:
         f.submit(
             create,
             success=f"Entreprise « {name.strip()} » créée.",
-            on_success=lambda new_id: st.session_state.update(company_id=new_id),
+            on_success=lambda new_id: st.session_state.update({COMPANY_ID: new_id}),
             raises=(LikelyDuplicateError,),
         )
     except LikelyDuplicateError as exc:
@@ -134,9 +139,9 @@ def _new_company_form() -> None:
 
 
 if actor.has(Perm.COMPANY_WRITE):
-    if st.session_state.get("_form_flash::new_company") and st.session_state.get("company_id"):
+    if Form("new_company").has_flash() and st.session_state.get(COMPANY_ID):
         Form("new_company").show_flash()
-        company_link(st.session_state["company_id"], "Ouvrir la fiche créée")
+        company_link(st.session_state[COMPANY_ID], "Ouvrir la fiche créée")
     with st.expander(
         "Nouvelle entreprise",
         expanded=bool(Form("new_company").errors),

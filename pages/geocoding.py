@@ -10,6 +10,9 @@ from crm.services.geo import drop_pin, fix_address, worklist
 from pages._forms import Form
 from pages._ui import db_session, require_actor
 
+# Session-state keys of this page.
+FLASH = "geo_message"  # message shown once after the rerun that follows a save
+
 actor = require_actor()
 if not (actor.has(Perm.COMPANY_WRITE) or actor.has(Perm.LEARNER_WRITE)):
     st.error("Accès refusé : cette page n'est pas ouverte à votre rôle.")
@@ -22,7 +25,7 @@ st.caption(
     "(un repère placé à la main n'est jamais déplacé par les traitements automatiques)."
 )
 
-message = st.session_state.pop("geo_message", None)
+message = st.session_state.pop(FLASH, None)
 if message:
     st.success(message)
 
@@ -84,7 +87,7 @@ with left:
         if submitted:
 
             def fixed(loc) -> None:
-                st.session_state["geo_message"] = (
+                st.session_state[FLASH] = (
                     "Adresse enregistrée — position : "
                     f"{GEO_PRECISION_FR.get(loc.precision, loc.precision)}."
                 )
@@ -117,5 +120,5 @@ with right:
             lambda session: drop_pin(
                 session, actor, item.kind, item.id, lat.replace(",", "."), lon.replace(",", ".")
             ),
-            on_success=lambda _: st.session_state.update(geo_message="Repère placé à la main."),
+            on_success=lambda _: st.session_state.update({FLASH: "Repère placé à la main."}),
         )

@@ -21,17 +21,20 @@ from crm.services import settings as settings_service
 from crm.services.placements import change_status, list_placements
 from pages._ui import db_session, fmt_date, require_actor, show_error
 
+# Session-state keys of this page.
+FLASH = "paperwork_flash"  # message shown once after the rerun that follows a save
+
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.PLACEMENT_WRITE)
 st.title("Conventions et documents")
 
-flash = st.session_state.pop("paperwork_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
 
 def _done(message: str) -> None:
-    st.session_state["paperwork_flash"] = message
+    st.session_state[FLASH] = message
     st.rerun()
 
 
