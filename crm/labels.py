@@ -239,6 +239,16 @@ OFFER_FIELD_FR = {
     "latitude": "Latitude",
     "longitude": "Longitude",
 }
+INTERACTION_FIELD_FR = {
+    "kind": "Type",
+    "summary": "Résumé",
+    "outcome": "Résultat",
+    "next_action": "Prochaine action",
+    "next_action_due": "Échéance",
+    "ref": "Référence",
+    "contact_id": "Contact",
+    "note": "Note",
+}
 
 MATCHING_WEIGHT_FR = {
     "project": "Projet (métier visé)",

@@ -169,7 +169,8 @@ def test_interaction_moves_prospect_to_contacted_and_followups(session, sites, o
     )
     with pytest.raises(ValidationError) as exc:
         log_interaction(session, officer, c.id, kind="fax", summary="")
-    assert set(exc.value.errors) == {"Type", "Résumé"}
+    assert set(exc.value.errors) == {"kind", "summary"}
+    assert set(exc.value.labelled()) == {"Type", "Résumé"}
     assert contact.phone == "04 94 00 00 01"
     update_contact(session, officer, contact.id, is_tutor="oui")
     assert contact.is_tutor is True

@@ -593,7 +593,7 @@ def test_follow_up_cannot_be_postponed_to_the_past(session, sites):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         reschedule(session, officer, i.id, dt.date(2020, 1, 1))
-    assert "passé" in exc.value.errors["Échéance"]
+    assert "passé" in exc.value.errors["next_action_due"]
     session.rollback()
     assert reschedule(session, officer, i.id, TODAY).next_action_due == TODAY
     done = mark_done(session, officer, i.id, note="Rendez-vous pris le 3")
