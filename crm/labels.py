@@ -249,6 +249,30 @@ INTERACTION_FIELD_FR = {
     "contact_id": "Contact",
     "note": "Note",
 }
+# A learner's fields as the trainers' forms name them (lower case, as in their messages).
+LEARNER_FIELD_FR = {
+    "first_name": "prénom",
+    "last_name": "nom",
+    "birth_date": "date de naissance",
+    "entry_date": "date d'entrée",
+    "address": "adresse",
+    "postcode": "code postal",
+    "city": "ville",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "project_rome_1": "projet 1 (code ROME)",
+    "project_rome_2": "projet 2 (code ROME)",
+    "project_rome_3": "projet 3 (code ROME)",
+    "project_text": "projet (texte libre)",
+    "skills": "compétences",
+    "mobility": "modes de déplacement",
+    "max_commute_min": "temps de trajet maximum",
+    "available_from": "disponible à partir du",
+    "available_to": "disponible jusqu'au",
+    "support_notes": "notes d'accompagnement",
+    "referent_id": "référent(e)",
+    "ref": "référence",
+}
 
 MATCHING_WEIGHT_FR = {
     "project": "Projet (métier visé)",
