@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from crm.errors import PasserelleError
+from crm.labels import ROLE_FR
 from crm.models import Role
 from pages import login as login_page
-from pages._ui import ROLE_FR, current_actor, follow_session_redirect, logout, show_error
+from pages._ui import current_actor, follow_session_redirect, logout, show_error
 
 st.set_page_config(page_title="Passerelle", page_icon="🤝", layout="wide")
 

@@ -37,12 +37,33 @@ PLACEMENT_STATUS_FR = {
 }
 PLACEMENT_KIND_FR = {"stage": "Stage", "pmsmp": "PMSMP"}
 OFFER_STATUS_FR = {"open": "Ouverte", "paused": "En pause", "closed": "Fermée"}
+# What users see of an offer (never stored): "ended" = its end date is past.
+OFFER_EFFECTIVE_STATUS_FR = {**OFFER_STATUS_FR, "ended": "Terminée"}
 LEARNER_STATUS_FR = {"active": "En parcours", "exited": "Sorti(e)", "anonymised": "Anonymisé(e)"}
 OUTCOME_FR = {
     "employment": "Emploi",
     "apprenticeship": "Alternance",
     "training": "Formation qualifiante",
     "none": "Sans solution",
+}
+OUTCOME_UNKNOWN_FR = "Non renseignée"  # an exit with no outcome recorded (statistics)
+PAPERWORK_KIND_FR = {
+    "pmsmp": "Convention de PMSMP",
+    "stage": "Convention de stage",
+    "attestation": "Attestation de période",
+    "evaluation": "Bilan / évaluation du tuteur",
+}
+PAPERWORK_STATUS_FR = {"to_prepare": "à préparer", "to_sign": "à signer", "signed": "signée"}
+PLACEMENT_OBJECTIVE_FR = {
+    "discover": "Découvrir un métier ou un secteur d'activité",
+    "confirm": "Confirmer un projet professionnel",
+    "hiring": "Initier une démarche de recrutement",
+}
+SIGNER_ROLE_FR = {
+    "beneficiary": "Le bénéficiaire",
+    "legal_rep": "Le représentant légal",
+    "host": "La structure d'accueil (tuteur)",
+    "school": "L'école (prescripteur)",
 }
 GEO_PRECISION_FR = {
     "housenumber": "adresse exacte",
@@ -168,6 +189,89 @@ FIELD_FR = {
     "moved": "Éléments déplacés",
     "filled": "Champs complétés",
     "kind": "Type",
+    "company": "Entreprise",
+    "paused_until": "Jusqu'au",
+}
+
+# Field labels of one kind of record (forms, validation errors, import headers).
+COMPANY_FIELD_FR = {
+    "ref": "Référence",
+    "name": "Raison sociale",
+    "siret": "SIRET",
+    "naf": "Code NAF",
+    "sector": "Secteur",
+    "size_band": "Effectif",
+    "address": "Adresse",
+    "postcode": "Code postal",
+    "city": "Ville",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "phone": "Téléphone",
+    "email": "Courriel",
+    "website": "Site web",
+    "site_id": "Site",
+    "owner_id": "Chargé(e)",
+    "status": "Statut",
+    "notes": "Notes",
+}
+CONTACT_FIELD_FR = {
+    "ref": "Référence",
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "job_title": "Fonction",
+    "phone": "Téléphone",
+    "email": "Courriel",
+    "is_tutor": "Tuteur",
+    "is_active": "Actif",
+}
+OFFER_FIELD_FR = {
+    "ref": "Référence",
+    "rome_code": "Code ROME",
+    "other_rome_codes": "Autres codes ROME",
+    "title": "Intitulé",
+    "description": "Description",
+    "skills": "Compétences",
+    "seats": "Places",
+    "start_date": "Début",
+    "end_date": "Fin",
+    "open_to_minors": "Ouvert aux mineurs",
+    "tutor_id": "Tuteur",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+}
+INTERACTION_FIELD_FR = {
+    "kind": "Type",
+    "summary": "Résumé",
+    "outcome": "Résultat",
+    "next_action": "Prochaine action",
+    "next_action_due": "Échéance",
+    "ref": "Référence",
+    "contact_id": "Contact",
+    "note": "Note",
+}
+# A learner's fields as the trainers' forms name them (lower case, as in their messages).
+LEARNER_FIELD_FR = {
+    "first_name": "prénom",
+    "last_name": "nom",
+    "birth_date": "date de naissance",
+    "entry_date": "date d'entrée",
+    "address": "adresse",
+    "postcode": "code postal",
+    "city": "ville",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "project_rome_1": "projet 1 (code ROME)",
+    "project_rome_2": "projet 2 (code ROME)",
+    "project_rome_3": "projet 3 (code ROME)",
+    "project_text": "projet (texte libre)",
+    "skills": "compétences",
+    "mobility": "modes de déplacement",
+    "max_commute_min": "temps de trajet maximum",
+    "available_from": "disponible à partir du",
+    "available_to": "disponible jusqu'au",
+    "support_notes": "notes d'accompagnement",
+    "referent_id": "référent(e)",
+    "ref": "référence",
 }
 
 MATCHING_WEIGHT_FR = {

@@ -18,6 +18,7 @@ import re
 import unicodedata
 
 from crm.errors import PasserelleError
+from crm.labels import MOBILITY_MODE_FR
 from crm.reference import rome_labels
 
 
@@ -435,15 +436,6 @@ def choice(value, allowed: dict[str, str] | list[str], label: str = "Valeur") ->
     raise FieldError(f"{label} inconnue : choisissez parmi {listed}.")
 
 
-MOBILITY_FR = {
-    "walk": "à pied",
-    "bike": "vélo",
-    "transit": "transports en commun",
-    "scooter": "scooter",
-    "car": "voiture",
-}
-
-
 def mobility(value) -> list[str]:
     """``;``-separated mobility modes among walk, bike, transit, scooter, car (French accepted)."""
     t = _text(value)
@@ -453,7 +445,7 @@ def mobility(value) -> list[str]:
     for part in re.split(r"[;,|]", t):
         if not part.strip():
             continue
-        mode = choice(part, MOBILITY_FR, "Mode de déplacement")
+        mode = choice(part, MOBILITY_MODE_FR, "Mode de déplacement")
         if mode not in out:
             out.append(mode)
     return out

@@ -12,6 +12,7 @@ import streamlit as st
 
 from crm.auth import Actor, Perm
 from crm.errors import PasserelleError
+from crm.labels import INTERACTION_KIND_FR, PARTNER_STATUS_FR
 from crm.models import Company, CompanyStatusChange, Contact, Interaction, Offer
 from crm.services.companies import update_company
 from crm.services.contacts import create_contact, update_contact
@@ -25,7 +26,8 @@ from crm.services.offers import (
     reopen_offer,
 )
 from pages._forms import Form, max_len
-from pages._ui import INTERACTION_KIND_FR, PARTNER_STATUS_FR, db_session, show_error
+from pages._state import COMPANY_FLASH
+from pages._ui import db_session, show_error
 
 # (field, label, column, extra max_chars for separators typed by users: "362 521 879 00034")
 EDIT_FIELDS = [
@@ -43,7 +45,7 @@ EDIT_FIELDS = [
 
 
 def _flash(message: str) -> None:
-    st.session_state["company_flash"] = message
+    st.session_state[COMPANY_FLASH] = message
 
 
 def _edit_form(actor: Actor, c: dict) -> None:
@@ -282,7 +284,7 @@ def interaction_form(actor: Actor, cid: int, contacts: dict, key: str) -> None:
 
 
 def render_forms(actor: Actor, c: dict, contacts: dict, contacts_data: dict, offers: dict) -> None:
-    flash = st.session_state.pop("company_flash", None)
+    flash = st.session_state.pop(COMPANY_FLASH, None)
     if flash:
         st.success(flash)
     cid = c["id"]

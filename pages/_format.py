@@ -1,11 +1,12 @@
-"""Display helpers shared by every page: French dates, empty cells, labelled codes.
+"""Display helpers shared by every page: French dates, empty cells, job and learner labels.
+
+French labels of stored codes are in crm/labels.py (``label(mapping, code)``).
 
 Stable small API (other pages rely on it):
 
 - ``fmt_date(value)``: date → "JJ/MM/AAAA", datetime → "JJ/MM/AAAA HH:MM", None → "".
 - ``fmt_cell(value)``: any cell value for a table: None/NaN → "", dates as above, bools Oui/Non.
 - ``clean_rows(rows)``: list of dicts → same rows with every value passed through fmt_cell.
-- ``fr(mapping, code)``: French label of a stored code (see crm/labels.py), '' for None.
 - ``DATE_FORMAT``: the ``format=`` to give ``st.date_input`` ("DD/MM/YYYY").
 - ``PLACEHOLDER``: the French ``placeholder=`` for selectboxes/multiselects.
 - ``job_label(code, romes)``: "Serveur en restauration (G1803)" (romes from rome_options).
@@ -19,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
-
-from crm.labels import label
 
 DATE_FORMAT = "DD/MM/YYYY"
 PLACEHOLDER = "Choisir…"
@@ -61,10 +60,6 @@ def fmt_cell(value):
 
 def clean_rows(rows: Iterable[Mapping]) -> list[dict]:
     return [{k: fmt_cell(v) for k, v in row.items()} for row in rows]
-
-
-def fr(mapping: Mapping[str, str], code) -> str:
-    return label(mapping, code)
 
 
 def job_label(code: str | None, romes: Mapping[str, str]) -> str:

@@ -21,7 +21,9 @@ Small, stable API shared by every page (officers' and trainers' pages):
   ``f.key(field)`` (so the value survives reruns and refusals) and the service's French
   message for that field is shown right under it. Extra keyword arguments go to Streamlit.
   ``errors=("Prochaine action",)`` adds error keys to match besides the field code, its
-  French name (crm.labels.field_label) and the widget label (without " *"). Numbers: put
+  French name (crm.labels.field_label) and the widget label (without " *"). Services key
+  errors by English field name; the error's French label (``ValidationError.label``)
+  matches too, and is what a message matching no widget is shown with. Numbers: put
   the bounds in the label and let the service refuse (Streamlit's own ``min_value`` only
   shows an English tooltip and ignores the click); text: ``column=Model.field``.
 - ``f.field_error(field, *names)``: show the error of a field under a widget you built
@@ -33,7 +35,10 @@ Small, stable API shared by every page (officers' and trainers' pages):
   Success: errors forgotten, the form's widgets emptied (``clear=False`` keeps them, e.g.
   an edit form showing the saved record), ``success`` flashed, ``on_success(result)``
   called, page rerun. Returns the action's result only when ``rerun=False``.
-- ``f.fail(errors)``: mark fields as refused without calling a service (a page-side check).
+  ``f.has_flash()``: a success message is waiting (the last save succeeded).
+  ``raises=(SomeError,)``: those domain errors are re-raised for the page to show.
+- ``f.fail(errors, labels=None)``: mark fields as refused without calling a service (a
+  page-side check); ``labels`` names the fields in French (default crm.labels.field_label).
 
 Shared page helpers (same module, same promise of stability):
 
@@ -65,9 +70,11 @@ import streamlit as st
 from crm.errors import PasserelleError, ValidationError
 from crm.labels import field_label
 from pages._format import DATE_FORMAT
+from pages._state import COMPANY_ID
 from pages._ui import db_session, show_error
 
 _ERRORS = "_form_errors::{}"
+_LABELS = "_form_labels::{}"
 _CLEAR = "_form_clear::{}"
 _FLASH = "_form_flash::{}"
 
@@ -119,7 +126,7 @@ def remember(*keys: str) -> None:
 
 def open_company(company_id: int) -> None:
     """Switch to the company file on ``company_id`` (the URL gets ``?entreprise=ID``)."""
-    st.session_state["company_id"] = int(company_id)
+    st.session_state[COMPANY_ID] = int(company_id)
     st.switch_page("pages/company.py", query_params={"entreprise": str(int(company_id))})
 
 
@@ -162,11 +169,19 @@ class Form:
     def errors(self) -> dict[str, str]:
         return st.session_state.get(_ERRORS.format(self.form_key), {})
 
-    def fail(self, errors: Mapping[str, str]) -> None:
+    def fail(self, errors: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
+        """Refused fields: ``errors`` keyed by field, ``labels`` their French names."""
         st.session_state[_ERRORS.format(self.form_key)] = dict(errors)
+        st.session_state[_LABELS.format(self.form_key)] = {
+            k: (labels or {}).get(k) or field_label(k) for k in errors
+        }
+
+    def _label(self, key: str) -> str:
+        return st.session_state.get(_LABELS.format(self.form_key), {}).get(key) or field_label(key)
 
     def clear_errors(self) -> None:
         st.session_state.pop(_ERRORS.format(self.form_key), None)
+        st.session_state.pop(_LABELS.format(self.form_key), None)
 
     def reset(self) -> None:
         """Empty the widgets at the next run (and forget the errors)."""
@@ -192,7 +207,7 @@ class Form:
     def __exit__(self, *exc) -> bool:
         leftover = {k: m for k, m in self.errors.items() if k not in self._shown}
         for name, msg in leftover.items():
-            st.error(f"{md_escape(field_label(name))} : {md_escape(msg)}")
+            st.error(f"{md_escape(self._label(name))} : {md_escape(msg)}")
         ctx, self._ctx = self._ctx, None
         return bool(ctx.__exit__(*exc))
 
@@ -204,7 +219,7 @@ class Form:
             return None
         wanted = {_norm(field), _norm(field_label(field)), *(_norm(n) for n in names if n)}
         for key, msg in errors.items():
-            if key not in self._shown and _norm(key) in wanted:
+            if key not in self._shown and {_norm(key), _norm(self._label(key))} & wanted:
                 self._shown.add(key)
                 st.error(md_escape(msg))
                 return msg
@@ -263,13 +278,20 @@ class Form:
         clear: bool = True,
         rerun: bool = True,
         on_success: Callable[[Any], None] | None = None,
+        raises: tuple[type[PasserelleError], ...] = (),
     ):
-        """Run ``action(session)``; refused → values kept, errors under fields (see above)."""
+        """Run ``action(session)``; refused → values kept, errors under fields (see above).
+
+        Domain errors of the ``raises`` types reach the caller (rolled back, values kept),
+        for a page that shows them its own way (e.g. a likely duplicate to confirm).
+        """
         try:
             with db_session() as session:
                 result = action(session)
+        except raises:
+            raise
         except ValidationError as exc:
-            self.fail(exc.errors)
+            self.fail(exc.errors, exc.labels)
             if rerun:
                 st.rerun()
             return None
@@ -287,6 +309,10 @@ class Form:
         if rerun:
             st.rerun()
         return result
+
+    def has_flash(self) -> bool:
+        """A success message is waiting to be shown (the last save succeeded)."""
+        return bool(st.session_state.get(_FLASH.format(self.form_key)))
 
     def show_flash(self) -> None:
         """The success message of the last save (shown once)."""

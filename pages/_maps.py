@@ -29,8 +29,8 @@ from pathlib import Path
 import pydeck as pdk
 import streamlit as st
 
+from crm.labels import GEO_PRECISION_FR, PARTNER_STATUS_FR
 from crm.reference import communes
-from pages._ui import GEO_PRECISION_FR, PARTNER_STATUS_FR
 
 GEO_DIR = Path(__file__).resolve().parents[1] / "data" / "geo"
 TILES_ENV = "PASSERELLE_MAP_TILES"
@@ -535,8 +535,8 @@ NEIGHBOUR_KM = 15.0
 def _neighbours(company: Mapping, within_km: float = NEIGHBOUR_KM) -> list[dict]:
     """Companies the current user may read within ``within_km`` of ``company``."""
     from crm.errors import PasserelleError
-    from crm.geo.service import company_locations
     from crm.services.companies import list_companies
+    from crm.services.geo import company_locations
     from matching.commute import haversine_km
     from pages._ui import current_actor, db_session
 

@@ -1,7 +1,7 @@
 """Shared UI plumbing for the Streamlit pages: database access, login state, errors.
 
 Pages stay thin: they read widgets, call crm services inside ``db_session()``
-and render the result. French labels live in crm/labels.py (re-exported here).
+and render the result. French labels live in crm/labels.py (pages import them there).
 """
 
 from __future__ import annotations
@@ -20,17 +20,8 @@ from crm.auth import Actor, Perm
 from crm.config import get_settings
 from crm.db import make_engine, make_session_factory, session_scope, upgrade
 from crm.errors import DatabaseUnavailable, PasserelleError, ValidationError
-from crm.labels import (  # noqa: F401  (re-exported: pages import the labels from here)
-    GEO_PRECISION_FR,
-    INTERACTION_KIND_FR,
-    OFFER_STATUS_FR,
-    OUTCOME_FR,
-    PARTNER_STATUS_FR,
-    PLACEMENT_STATUS_FR,
-    ROLE_FR,
-    field_label,
-)
 from pages._format import fmt_date  # noqa: F401  (re-exported)
+from pages._state import LEARNER_ID, LOGOUT_REASON
 
 ACTOR_KEY = "actor"
 
@@ -119,7 +110,7 @@ def logout(reason: str | None = None) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if reason:
-        st.session_state["logout_reason"] = reason
+        st.session_state[LOGOUT_REASON] = reason
     if _session_http.MOUNTED and token:
         st.session_state[REDIRECT_KEY] = _session_http.logout_url(ended=reason is not None)
 
@@ -198,13 +189,13 @@ def require_actor(perm: Perm | None = None) -> Actor:
 def show_error(exc: PasserelleError) -> None:
     if isinstance(exc, ValidationError):
         st.error("Rien n'a été enregistré. Corrigez les champs suivants :")
-        for field, message in exc.errors.items():
-            st.markdown(f"- **{field_label(field)}** : {message}")
+        for field, message in exc.labelled().items():
+            st.markdown(f"- **{field}** : {message}")
     else:
         st.error(str(exc))
 
 
-def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = "learner_id") -> None:
+def refuse_unlisted_learner(actor: Actor, visible_ids, key: str = LEARNER_ID) -> None:
     """A learner id asked for (session state, link) but not listed: let the service decide.
 
     A learner of another site gets the service's refusal (and the request is dropped),

@@ -5,8 +5,9 @@ import streamlit as st
 from crm import audit
 from crm.auth import MIN_PASSWORD_LENGTH, change_password
 from crm.errors import PasserelleError
+from crm.labels import ROLE_FR
 from crm.services import sessions
-from pages._ui import ROLE_FR, TOKEN_KEY, db_session, require_actor, show_error
+from pages._ui import TOKEN_KEY, db_session, require_actor, show_error
 
 actor = require_actor()
 st.title("Mon compte")

@@ -5,15 +5,19 @@ import streamlit as st
 
 from crm.auth import MIN_PASSWORD_LENGTH, Perm
 from crm.errors import PasserelleError
+from crm.labels import ROLE_FR
 from crm.models import Role, User
 from crm.services import users as user_service
 from pages._format import PLACEHOLDER_MULTI
 from pages._forms import Form
-from pages._ui import ROLE_FR, db_session, fmt_date, require_actor, show_error
+from pages._ui import db_session, fmt_date, require_actor, show_error
+
+# Session-state keys of this page.
+FLASH = "users_flash"  # message shown once after the rerun that follows a save
 
 actor = require_actor(Perm.USER_ADMIN)
 st.title("Utilisateurs")
-if flash := st.session_state.pop("users_flash", None):
+if flash := st.session_state.pop(FLASH, None):
     st.success(flash)
 
 with db_session() as session:
@@ -98,7 +102,7 @@ with col_active:
         try:
             with db_session() as session:
                 user_service.set_active(session, actor, user_id, not selected.is_active)
-            st.session_state["users_flash"] = (
+            st.session_state[FLASH] = (
                 "Compte désactivé : ses sessions ouvertes sont fermées."
                 if selected.is_active
                 else "Compte réactivé."
@@ -153,7 +157,7 @@ if save:
             )
             if (new_email or None) != selected.email:
                 user_service.set_email(session, actor, user_id, new_email)
-        st.session_state["users_flash"] = "Compte mis à jour."
+        st.session_state[FLASH] = "Compte mis à jour."
         st.rerun()
     except PasserelleError as exc:
         show_error(exc)

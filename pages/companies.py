@@ -6,16 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.dedupe import likely_duplicates
-from crm.geo.service import company_locations
+from crm.labels import PARTNER_STATUS_FR
 from crm.models import Company
 from crm.services.companies import (
     CompanySearch,
-    create_company,
+    LikelyDuplicateError,
+    create_company_unless_duplicate,
     filter_companies,
     list_companies,
     list_sites,
 )
+from crm.services.geo import company_locations
 from pages._format import clean_rows
 from pages._forms import (
     Form,
@@ -27,7 +28,12 @@ from pages._forms import (
     selected_row,
 )
 from pages._maps import company_map
-from pages._ui import PARTNER_STATUS_FR, db_session, require_actor
+from pages._state import COMPANY_ID
+from pages._ui import db_session, require_actor
+
+# Session-state keys of this page.
+INDEX = "_company_index"  # fuzzy-search index of the listed companies
+INDEX_SIG = "_company_index_sig"  # what the index was built from (rebuilt when the list changes)
 
 FILTER_KEYS = (
     "company_search",
@@ -52,17 +58,11 @@ with db_session() as session:
 
 # One prepared search index per list (folded strings computed once).
 sig = hash(tuple((r.id, r.version, r.contact_names) for r in rows))
-if st.session_state.get("_company_index_sig") != sig:
-    st.session_state["_company_index"] = CompanySearch(rows)
-    st.session_state["_company_index_sig"] = sig
-index: CompanySearch = st.session_state["_company_index"]
+if st.session_state.get(INDEX_SIG) != sig:
+    st.session_state[INDEX] = CompanySearch(rows)
+    st.session_state[INDEX_SIG] = sig
+index: CompanySearch = st.session_state[INDEX]
 index.rows = rows
-
-
-class _LooksDuplicate(Exception):
-    def __init__(self, dups):
-        super().__init__("likely duplicate")
-        self.dups = dups
 
 
 def _new_company_form() -> None:
@@ -117,36 +117,31 @@ def _new_company_form() -> None:
     )
 
     def create(session):
-        # The service validates first (errors under the fields); then, unless confirmed,
-        # a likely duplicate cancels the whole unit of work (nothing saved) with a warning.
-        company = create_company(session, actor, **fields)
-        session.flush()
-        if not confirm:
-            dups = likely_duplicates(session, fields, exclude_id=company.id)
-            if dups:
-                raise _LooksDuplicate(dups)
-        return company.id
+        # Errors under the fields first; then, unless confirmed, a likely duplicate is
+        # refused (nothing saved) and listed in a warning.
+        return create_company_unless_duplicate(session, actor, confirmed=confirm, **fields).id
 
     try:
         f.submit(
             create,
             success=f"Entreprise « {name.strip()} » créée.",
-            on_success=lambda new_id: st.session_state.update(company_id=new_id),
+            on_success=lambda new_id: st.session_state.update({COMPANY_ID: new_id}),
+            raises=(LikelyDuplicateError,),
         )
-    except _LooksDuplicate as exc:
+    except LikelyDuplicateError as exc:
         f.clear_errors()
         st.warning(
             "Cette entreprise ressemble à une fiche existante. Vérifiez, puis cochez "
             "« Ce n'est pas un doublon » pour la créer quand même."
         )
-        for d in exc.dups:
+        for d in exc.duplicates:
             st.markdown(f"- **{md_escape(d.name)}** ({d.score:.0%}) : {', '.join(d.evidence)}")
 
 
 if actor.has(Perm.COMPANY_WRITE):
-    if st.session_state.get("_form_flash::new_company") and st.session_state.get("company_id"):
+    if Form("new_company").has_flash() and st.session_state.get(COMPANY_ID):
         Form("new_company").show_flash()
-        company_link(st.session_state["company_id"], "Ouvrir la fiche créée")
+        company_link(st.session_state[COMPANY_ID], "Ouvrir la fiche créée")
     with st.expander(
         "Nouvelle entreprise",
         expanded=bool(Form("new_company").errors),

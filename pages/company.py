@@ -5,21 +5,23 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import (
+    GEO_PRECISION_FR,
+    INTERACTION_KIND_FR,
+    OFFER_EFFECTIVE_STATUS_FR,
+    PARTNER_STATUS_FR,
+    PLACEMENT_STATUS_FR,
+)
 from crm.services.companies import get_company, list_companies
-from crm.services.offers import OFFER_EFFECTIVE_STATUS_FR
 from pages._company_forms import render_forms
 from pages._format import clean_rows
 from pages._forms import company_label, md_escape
 from pages._maps import company_file_map
-from pages._ui import (
-    GEO_PRECISION_FR,
-    INTERACTION_KIND_FR,
-    PARTNER_STATUS_FR,
-    PLACEMENT_STATUS_FR,
-    db_session,
-    require_actor,
-    show_error,
-)
+from pages._state import COMPANY_ID
+from pages._ui import db_session, require_actor, show_error
+
+# Session-state keys of this page.
+LINK_SEEN = "_company_link"  # the record link (?… in the URL) already applied
 
 LINK = "entreprise"  # ?entreprise=ID opens this page on that company (copyable URL)
 
@@ -32,15 +34,15 @@ with db_session() as session:
 
 # A record link (?entreprise=ID) wins over the last company seen, once per new link.
 link = st.query_params.get(LINK)
-if link is not None and link != st.session_state.get("_company_link"):
-    st.session_state["_company_link"] = link
+if link is not None and link != st.session_state.get(LINK_SEEN):
+    st.session_state[LINK_SEEN] = link
     if not link.isdigit():
         st.title("Fiche entreprise")
         st.error(f"Lien invalide : « {link[:20]} » n'est pas un numéro d'entreprise.")
         st.stop()
-    st.session_state["company_id"] = int(link)
+    st.session_state[COMPANY_ID] = int(link)
 
-company_id = st.session_state.get("company_id")
+company_id = st.session_state.get(COMPANY_ID)
 if company_id is not None and company_id not in companies:
     # Not in the list (merged, retired, unknown): the service decides, in French.
     try:
@@ -53,7 +55,7 @@ if company_id is not None and company_id not in companies:
     except PasserelleError as exc:
         st.title("Fiche entreprise")
         show_error(exc)
-        st.session_state.pop("company_id", None)
+        st.session_state.pop(COMPANY_ID, None)
         st.stop()
 ids = list(companies)
 company_id = st.selectbox(
@@ -67,10 +69,10 @@ if company_id is None:
     st.title("Fiche entreprise")
     st.info("Choisissez une entreprise dans la liste.")
     st.stop()
-st.session_state["company_id"] = company_id
+st.session_state[COMPANY_ID] = company_id
 if st.query_params.get(LINK) != str(company_id):  # the URL names the company shown
     st.query_params[LINK] = str(company_id)
-    st.session_state["_company_link"] = str(company_id)
+    st.session_state[LINK_SEEN] = str(company_id)
 
 try:
     with db_session() as session:

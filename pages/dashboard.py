@@ -9,8 +9,9 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.geo.service import company_locations
+from crm.labels import OUTCOME_FR, OUTCOME_UNKNOWN_FR
 from crm.services.companies import list_companies
+from crm.services.geo import company_locations
 from crm.services.stats import (
     PERIOD_PRESETS,
     TITLES,
@@ -29,6 +30,9 @@ from pages._forms import open_company, selected_row
 from pages._maps import company_map
 from pages._ui import db_session, fmt_date, require_actor, show_error
 
+# Session-state keys of this page.
+SITES = "dash_sites"  # the site filter
+
 actor = require_actor(Perm.STATS_READ)
 st.title("Tableau de bord")
 
@@ -41,7 +45,7 @@ with db_session() as session:
 
 # Streamlit forgets a widget's value once its page is left: keep a copy under another key
 # and give it back on return, so the period, sites and sector survive a visit elsewhere.
-FILTER_KEYS = ("dash_sites", "dash_period", "dash_sector", "dash_from", "dash_to", "dash_map_color")
+FILTER_KEYS = (SITES, "dash_period", "dash_sector", "dash_from", "dash_to", "dash_map_color")
 
 
 def _keep_filters() -> None:
@@ -53,18 +57,16 @@ def _keep_filters() -> None:
 for _key in FILTER_KEYS:
     if _key not in st.session_state and f"_kept_{_key}" in st.session_state:
         st.session_state[_key] = st.session_state[f"_kept_{_key}"]
-if "dash_sites" in st.session_state:  # a remembered site that is no longer offered is dropped
-    st.session_state["dash_sites"] = [
-        x for x in st.session_state["dash_sites"] if x in site_options
-    ]
+if SITES in st.session_state:  # a remembered site that is no longer offered is dropped
+    st.session_state[SITES] = [x for x in st.session_state[SITES] if x in site_options]
 
 c1, c2, c3 = st.columns([2, 1, 1])
 chosen_sites = c1.multiselect(
     "Sites",
     options=list(site_options),
-    default=None if "dash_sites" in st.session_state else list(site_options),
+    default=None if SITES in st.session_state else list(site_options),
     format_func=site_options.get,
-    key="dash_sites",
+    key=SITES,
     placeholder="Choisir…",
 )
 preset = c2.selectbox(
@@ -384,7 +386,7 @@ with tabs[4]:
     out = tables["outcomes"]
     per_site = out[out["Site"] != "Total"]
     if per_site["Sorties"].sum():
-        cols = ["Emploi", "Alternance", "Formation qualifiante", "Sans solution", "Non renseignée"]
+        cols = [*OUTCOME_FR.values(), OUTCOME_UNKNOWN_FR]
         long = per_site.melt(
             id_vars="Site", value_vars=cols, var_name="Sortie", value_name="Stagiaires"
         )

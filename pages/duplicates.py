@@ -10,6 +10,10 @@ from crm.services.merge import duplicate_pairs, merge_companies
 from pages._forms import company_label, md_escape
 from pages._ui import db_session, require_actor, show_error
 
+# Session-state keys of this page.
+FLASH = "dup_flash"  # message shown once after the rerun that follows a save
+SURE = "dup_sure"  # the 'I checked, merge' confirmation checkbox
+
 
 def _label(r: dict) -> str:
     return company_label(r["name"], r.get("city"), r.get("siret"))
@@ -18,7 +22,7 @@ def _label(r: dict) -> str:
 actor = require_actor(Perm.COMPANY_MERGE)
 st.title("Doublons")
 
-flash = st.session_state.pop("dup_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
@@ -84,15 +88,15 @@ keep = st.radio(
 sure = st.checkbox(
     "J'ai vérifié : c'est la même entreprise (contacts, historique, offres et périodes "
     "passent sur la fiche gardée ; l'autre est retirée)",
-    key="dup_sure",
+    key=SURE,
 )
 if st.button("Fusionner", disabled=not sure, key="dup_merge"):
     keep_id, drop_id = (ra["id"], rb["id"]) if keep == "A" else (rb["id"], ra["id"])
     try:
         with db_session() as session:
             merge_companies(session, actor, keep_id, drop_id)
-        st.session_state["dup_flash"] = "Fiches fusionnées."
-        st.session_state.pop("dup_sure", None)
+        st.session_state[FLASH] = "Fiches fusionnées."
+        st.session_state.pop(SURE, None)
         st.rerun()
     except PasserelleError as exc:
         show_error(exc)

@@ -8,15 +8,19 @@ import datetime as dt
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import INTERACTION_KIND_FR
 from crm.services.interactions import mark_done, my_followups, reschedule
 from pages._forms import Form, company_link, md_escape
-from pages._ui import INTERACTION_KIND_FR, db_session, fmt_date, require_actor
+from pages._ui import db_session, fmt_date, require_actor
+
+# Session-state keys of this page.
+FLASH = "followup_flash"  # message shown once after the rerun that follows a save
 
 actor = require_actor(Perm.INTERACTION_WRITE)
 st.title("Mes relances")
 st.caption("Les prochaines actions que vous avez notées dans le journal de contacts.")
 
-flash = st.session_state.pop("followup_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
@@ -62,14 +66,14 @@ def _item(f) -> None:
             form.submit(
                 lambda session: mark_done(session, actor, f.interaction_id, note=note or None),
                 on_success=lambda _: st.session_state.update(
-                    followup_flash="Relance marquée comme faite."
+                    {FLASH: "Relance marquée comme faite."}
                 ),
             )
         if later:
             form.submit(
                 lambda session: reschedule(session, actor, f.interaction_id, new_due),
                 on_success=lambda _: st.session_state.update(
-                    followup_flash=f"Relance reportée au {fmt_date(new_due)}."
+                    {FLASH: f"Relance reportée au {fmt_date(new_due)}."}
                 ),
             )
 

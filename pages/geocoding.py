@@ -4,10 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
-from crm.geo.service import KIND_FR, drop_pin, fix_address, worklist
+from crm.labels import ENTITY_FR, GEO_PRECISION_FR
 from crm.models import Company
+from crm.services.geo import drop_pin, fix_address, worklist
 from pages._forms import Form
-from pages._ui import GEO_PRECISION_FR, db_session, require_actor
+from pages._ui import db_session, require_actor
+
+# Session-state keys of this page.
+FLASH = "geo_message"  # message shown once after the rerun that follows a save
 
 actor = require_actor()
 if not (actor.has(Perm.COMPANY_WRITE) or actor.has(Perm.LEARNER_WRITE)):
@@ -21,7 +25,7 @@ st.caption(
     "(un repère placé à la main n'est jamais déplacé par les traitements automatiques)."
 )
 
-message = st.session_state.pop("geo_message", None)
+message = st.session_state.pop(FLASH, None)
 if message:
     st.success(message)
 
@@ -35,7 +39,7 @@ if not items:
 df = pd.DataFrame(
     [
         {
-            "Type": KIND_FR[i.kind],
+            "Type": ENTITY_FR[i.kind],
             "Nom": i.label,
             "Adresse": i.address or "",
             "Code postal": i.postcode or "",
@@ -53,7 +57,7 @@ choice = st.selectbox(
     "Enregistrement à corriger",
     options=list(by_key),
     format_func=lambda k: (
-        f"{KIND_FR[by_key[k].kind]} — {by_key[k].label} — "
+        f"{ENTITY_FR[by_key[k].kind]} — {by_key[k].label} — "
         f"{by_key[k].city or by_key[k].postcode or 'ville inconnue'} "
         f"({GEO_PRECISION_FR.get(by_key[k].precision, by_key[k].precision)})"
     ),
@@ -83,7 +87,7 @@ with left:
         if submitted:
 
             def fixed(loc) -> None:
-                st.session_state["geo_message"] = (
+                st.session_state[FLASH] = (
                     "Adresse enregistrée — position : "
                     f"{GEO_PRECISION_FR.get(loc.precision, loc.precision)}."
                 )
@@ -116,5 +120,5 @@ with right:
             lambda session: drop_pin(
                 session, actor, item.kind, item.id, lat.replace(",", "."), lon.replace(",", ".")
             ),
-            on_success=lambda _: st.session_state.update(geo_message="Repère placé à la main."),
+            on_success=lambda _: st.session_state.update({FLASH: "Repère placé à la main."}),
         )

@@ -4,17 +4,19 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import INTERACTION_KIND_FR
 from crm.services.companies import get_company, list_companies
 from crm.services.interactions import journal
 from pages._company_forms import interaction_form
 from pages._format import clean_rows
 from pages._forms import company_label, open_company, selected_row
-from pages._ui import INTERACTION_KIND_FR, db_session, require_actor
+from pages._state import COMPANY_FLASH
+from pages._ui import db_session, require_actor
 
 actor = require_actor(Perm.COMPANY_READ)
 st.title("Journal de contacts")
 
-flash = st.session_state.pop("company_flash", None)
+flash = st.session_state.pop(COMPANY_FLASH, None)
 if flash:
     st.success(flash)
 

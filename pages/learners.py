@@ -20,6 +20,7 @@ from crm.services.learners import (
 from pages._format import DATE_FORMAT, PLACEHOLDER, PLACEHOLDER_MULTI, job_label, learner_label
 from pages._forms import selected_row
 from pages._import import import_form
+from pages._state import LEARNER_ID
 from pages._ui import (
     db_session,
     fmt_date,
@@ -28,10 +29,18 @@ from pages._ui import (
     show_error,
 )
 
+# Session-state keys of this page.
+SAVED = "learner_saved"  # a learner was just saved (success message)
+SITE = "learners_site"  # the site filter
+LINK_SEEN = "_stagiaire_link"  # the record link (?… in the URL) already applied
+PICK = "learner_pick"  # the record picker
+SEARCH = "learner_search"  # the search box
+ROW_SEEN = "_learners_row"  # the table row already applied to the picker
+
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.LEARNER_WRITE)
 st.title("Stagiaires")
-if st.session_state.pop("learner_saved", False):
+if st.session_state.pop(SAVED, False):
     st.success("Fiche enregistrée.")
 
 with db_session() as session:
@@ -48,7 +57,7 @@ site_id = (
         "Site",
         options=site_ids,
         format_func=sites.get,
-        key="learners_site",
+        key=SITE,
         placeholder=PLACEHOLDER,
     )
     if len(site_ids) > 1
@@ -57,15 +66,15 @@ site_id = (
 
 # A link ``?stagiaire=ID`` opens that learner (on their site; another site's: refused).
 linked = st.query_params.get("stagiaire")
-if linked is not None and st.session_state.get("_stagiaire_link") != linked:
-    st.session_state["_stagiaire_link"] = linked
+if linked is not None and st.session_state.get(LINK_SEEN) != linked:
+    st.session_state[LINK_SEEN] = linked
     try:
-        st.session_state["learner_id"] = int(linked)
+        st.session_state[LEARNER_ID] = int(linked)
     except ValueError:
         st.error("Lien de stagiaire invalide.")
     else:
-        st.session_state.pop("learner_pick", None)
-        st.session_state.pop("learner_search", None)
+        st.session_state.pop(PICK, None)
+        st.session_state.pop(SEARCH, None)
         if len(site_ids) > 1:
             with db_session() as session:
                 from crm.services.learners import get_learner
@@ -76,14 +85,14 @@ if linked is not None and st.session_state.get("_stagiaire_link") != linked:
                     wanted_site = None
             if wanted_site in sites:
                 site_id = wanted_site
-                st.session_state["learners_site"] = wanted_site
+                st.session_state[SITE] = wanted_site
 
 with db_session() as session:
     learners = list_learners(session, actor, site_id=site_id)
     by_id = {lr.id: lr for lr in learners}
     session.expunge_all()
 
-query = st.text_input("Rechercher (nom, prénom, code ROME)", key="learner_search")
+query = st.text_input("Rechercher (nom, prénom, code ROME)", key=SEARCH)
 shown = learners
 if query:
     q = query.casefold()
@@ -120,10 +129,10 @@ if not df.empty:
     )
     row = selected_row(event)
     row_key = (row, tuple(lr.id for lr in shown))
-    if row is not None and st.session_state.get("_learners_row") != row_key:
-        st.session_state["learner_id"] = shown[row].id
-        st.session_state.pop("learner_pick", None)
-    st.session_state["_learners_row"] = row_key
+    if row is not None and st.session_state.get(ROW_SEEN) != row_key:
+        st.session_state[LEARNER_ID] = shown[row].id
+        st.session_state.pop(PICK, None)
+    st.session_state[ROW_SEEN] = row_key
 
 if can_write and actor.has(Perm.IMPORT):
     pending = "learners_import_report" in st.session_state  # keep the report in view
@@ -140,7 +149,7 @@ if can_write and actor.has(Perm.IMPORT):
 NEW = 0
 refuse_unlisted_learner(actor, by_id)
 choices = [NEW, *[lr.id for lr in shown]] if can_write else [lr.id for lr in shown]
-current = st.session_state.get("learner_id")
+current = st.session_state.get(LEARNER_ID)
 if current in by_id and current not in choices:  # opened by a link while a search hides it
     choices.append(current)
 labels = {
@@ -155,16 +164,16 @@ chosen = st.selectbox(
     options=choices,
     index=choices.index(current) if current in choices else 0 if choices else None,
     format_func=labels.get,
-    key="learner_pick",
+    key=PICK,
     placeholder=PLACEHOLDER,
 )
 if chosen is None:
     st.stop()
 learner = by_id.get(chosen)
 if learner is not None:
-    st.session_state["learner_id"] = learner.id
+    st.session_state[LEARNER_ID] = learner.id
     st.query_params["stagiaire"] = str(learner.id)
-    st.session_state["_stagiaire_link"] = str(learner.id)
+    st.session_state[LINK_SEEN] = str(learner.id)
     if st.button("Voir les suggestions pour ce stagiaire", key="to_suggestions"):
         st.switch_page("pages/suggestions.py", query_params={"stagiaire": str(learner.id)})
 
@@ -280,7 +289,7 @@ if submitted:
     except PasserelleError as exc:
         show_error(exc)
     else:
-        st.session_state["learner_id"] = saved_id
-        st.session_state.pop("learner_pick", None)  # reselect from learner_id
-        st.session_state["learner_saved"] = True
+        st.session_state[LEARNER_ID] = saved_id
+        st.session_state.pop(PICK, None)  # reselect from learner_id
+        st.session_state[SAVED] = True
         st.rerun()

@@ -12,6 +12,7 @@ import streamlit as st
 from crm import audit
 from crm.auth import Actor, actor_for_sso, authenticate
 from crm.errors import AuthenticationError
+from pages._state import LOGOUT_REASON
 from pages._ui import db_session, login
 
 SSO_LABEL = "Se connecter avec le compte de l'école"
@@ -71,7 +72,7 @@ def render() -> None:
     st.title("Passerelle")
     st.caption("Relations entreprises et périodes en entreprise — Écoles de la 2e Chance")
 
-    if reason := st.session_state.pop("logout_reason", None):
+    if reason := st.session_state.pop(LOGOUT_REASON, None):
         st.info(reason)
     elif st.query_params.get("session") == "fin":  # came back through the logout endpoint
         st.info(

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from crm.auth import Perm
+from crm.labels import OFFER_EFFECTIVE_STATUS_FR
 from crm.services.companies import list_sites
-from crm.services.offers import OFFER_EFFECTIVE_STATUS_FR, list_offers
+from crm.services.offers import list_offers
 from pages._format import clean_rows, fmt_date
 from pages._forms import open_company, remember, selected_row
 from pages._ui import db_session, require_actor

@@ -9,22 +9,32 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import (
+    PAPERWORK_KIND_FR,
+    PAPERWORK_STATUS_FR,
+    PLACEMENT_OBJECTIVE_FR,
+    PLACEMENT_STATUS_FR,
+    SIGNER_ROLE_FR,
+)
 from crm.services import paperwork
 from crm.services import settings as settings_service
 from crm.services.placements import change_status, list_placements
-from pages._ui import PLACEMENT_STATUS_FR, db_session, fmt_date, require_actor, show_error
+from pages._ui import db_session, fmt_date, require_actor, show_error
+
+# Session-state keys of this page.
+FLASH = "paperwork_flash"  # message shown once after the rerun that follows a save
 
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.PLACEMENT_WRITE)
 st.title("Conventions et documents")
 
-flash = st.session_state.pop("paperwork_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
 
 def _done(message: str) -> None:
-    st.session_state["paperwork_flash"] = message
+    st.session_state[FLASH] = message
     st.rerun()
 
 
@@ -59,7 +69,7 @@ with col_sign:
                         "Début": fmt_date(i.start_date),
                         "Stagiaire": i.learner_name,
                         "Entreprise": i.company,
-                        "Convention": paperwork.STATUS_FR[i.paperwork_status],
+                        "Convention": PAPERWORK_STATUS_FR[i.paperwork_status],
                     }
                     for i in to_sign
                 ]
@@ -149,7 +159,7 @@ for col, kind in zip(cols, kinds, strict=True):
     with col:
         missing = view.missing[kind]
         if missing:
-            st.button(paperwork.KIND_FR[kind], disabled=True, key=f"pdf_{kind}_{pid}_off")
+            st.button(PAPERWORK_KIND_FR[kind], disabled=True, key=f"pdf_{kind}_{pid}_off")
             st.caption("À compléter : " + ", ".join(missing) + ".")
             continue
 
@@ -158,7 +168,7 @@ for col, kind in zip(cols, kinds, strict=True):
                 return paperwork.generate(s, actor, pid, kind)
 
         st.download_button(
-            f"Télécharger : {paperwork.KIND_FR[kind]}",
+            f"Télécharger : {PAPERWORK_KIND_FR[kind]}",
             data=_pdf,
             file_name=f"{kind}-{view.placement_ref or pid}.pdf",
             mime="application/pdf",
@@ -191,12 +201,12 @@ with (
     st.expander("Renseigner la convention", expanded=view.status == "to_prepare"),
     st.form(f"paperwork_facts_{pid}"),
 ):
-    objectives = ["", *paperwork.OBJECTIVE_FR]
+    objectives = ["", *PLACEMENT_OBJECTIVE_FR]
     objective = st.selectbox(
         "Objectif de la période",
         options=objectives,
         index=objectives.index(facts["objective"] or ""),
-        format_func=lambda o: "—" if o == "" else paperwork.OBJECTIVE_FR[o],
+        format_func=lambda o: "—" if o == "" else PLACEMENT_OBJECTIVE_FR[o],
     )
     c1, c2, c3 = st.columns(3)
     daily_hours = c1.text_input(
@@ -275,7 +285,7 @@ if view.status != "to_prepare" and unsigned:
         role = s1.selectbox(
             "Signataire",
             options=[s.role for s in unsigned],
-            format_func=paperwork.SIGNER_FR.get,
+            format_func=SIGNER_ROLE_FR.get,
         )
         signed_on = s2.date_input("Signé le", value=dt.date.today(), format="DD/MM/YYYY")
         signer = s3.text_input("Nom du signataire (facultatif)")
@@ -288,7 +298,7 @@ if view.status != "to_prepare" and unsigned:
             except PasserelleError as exc:
                 show_error(exc)
             else:
-                _done(f"Signature enregistrée : convention {paperwork.STATUS_FR[status]}.")
+                _done(f"Signature enregistrée : convention {PAPERWORK_STATUS_FR[status]}.")
 
 with st.form(f"paperwork_scan_{pid}", clear_on_submit=True):
     st.markdown("**Déposer la convention signée (scan PDF)**")

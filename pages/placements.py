@@ -5,27 +5,26 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
+from crm.labels import OUTCOME_FR, PLACEMENT_STATUS_FR
 from crm.models import split_list
 from crm.services.learners import skill_options
 from crm.services.placements import TRANSITIONS, change_status, list_placements, record_follow_up
 from pages._format import PLACEHOLDER, PLACEHOLDER_MULTI
 from pages._forms import Form, md_escape, selected_row
-from pages._ui import (
-    OUTCOME_FR,
-    PLACEMENT_STATUS_FR,
-    db_session,
-    fmt_date,
-    require_actor,
-    show_error,
-)
+from pages._ui import db_session, fmt_date, require_actor, show_error
 
+# Session-state keys of this page.
+FLASH = "placements_flash"  # message shown once after the rerun that follows a save
+LINK_SEEN = "_periode_link"  # the record link (?… in the URL) already applied
+PICK_WIDGET = "placement_pick"  # the period picker
+ROW_SEEN = "_placements_row"  # the table row already applied to the picker
 PICK = "placement_id"  # the period being followed (kept across status changes and reloads)
 
 actor = require_actor(Perm.LEARNER_READ)
 can_write = actor.has(Perm.PLACEMENT_WRITE)
 st.title("Suivi des périodes")
 
-flash = st.session_state.pop("placements_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
@@ -44,15 +43,15 @@ by_id = {r.id: r for r in all_rows}
 
 # A link ``?periode=ID`` opens that period; an id out of the actor's scope is refused.
 linked = st.query_params.get("periode")
-if linked is not None and st.session_state.get("_periode_link") != linked:
-    st.session_state["_periode_link"] = linked
+if linked is not None and st.session_state.get(LINK_SEEN) != linked:
+    st.session_state[LINK_SEEN] = linked
     try:
         wanted = int(linked)
     except ValueError:
         wanted = None
     if wanted in by_id:
         st.session_state[PICK] = wanted
-        st.session_state.pop("placement_pick", None)
+        st.session_state.pop(PICK_WIDGET, None)
     else:
         st.error("Cette période n'existe pas ou n'appartient pas à vos sites : accès refusé.")
 rows = [r for r in all_rows if not statuses or r.status in statuses]
@@ -95,10 +94,10 @@ event = st.dataframe(
 )
 row = selected_row(event)
 row_key = (row, tuple(r.id for r in rows))
-if row is not None and st.session_state.get("_placements_row") != row_key:
+if row is not None and st.session_state.get(ROW_SEEN) != row_key:
     st.session_state[PICK] = rows[row].id  # one click opens the period
-    st.session_state.pop("placement_pick", None)
-st.session_state["_placements_row"] = row_key
+    st.session_state.pop(PICK_WIDGET, None)
+st.session_state[ROW_SEEN] = row_key
 
 options = [r.id for r in rows]
 current = st.session_state.get(PICK)
@@ -112,12 +111,12 @@ pid = st.selectbox(
         f"{by_id[i].learner_name} — {by_id[i].company} ({fmt_date(by_id[i].start_date)})"
     ),
     placeholder="Choisissez une période (ou cliquez sur une ligne)",
-    key="placement_pick",
+    key=PICK_WIDGET,
 )
 st.session_state[PICK] = pid
 if pid is not None:
     st.query_params["periode"] = str(pid)
-    st.session_state["_periode_link"] = str(pid)
+    st.session_state[LINK_SEEN] = str(pid)
 elif "periode" in st.query_params:
     del st.query_params["periode"]
 if pid is None or not can_write:
@@ -141,7 +140,7 @@ st.caption(
 
 
 def _done(message: str) -> None:
-    st.session_state["placements_flash"] = message
+    st.session_state[FLASH] = message
     st.rerun()
 
 

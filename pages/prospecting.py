@@ -5,12 +5,17 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.services.interactions import KIND_FR, log_interaction
+from crm.labels import INTERACTION_KIND_FR
+from crm.services.interactions import log_interaction
 from crm.services.learners import list_learners, rome_options, sites_for
 from crm.services.prospecting import add_prospect, prospects_for_learner, prospects_near
 from crm.services.prospecting import register_summary as summary_of
 from pages._maps import suggestions_deck
+from pages._state import COMPANY_ID, LEARNER_ID
 from pages._ui import db_session, fmt_date, require_actor, show_error
+
+# Session-state keys of this page.
+FLASH = "prospect_flash"  # message shown once after the rerun that follows a save
 
 TOP = 20
 ADDED_KEY = "prospect_added"  # (company_id, name, created) of the last "Ajouter comme prospect"
@@ -22,10 +27,10 @@ def add(actor, siret: str, site_id: int | None) -> None:
         with db_session() as session:
             added = add_prospect(session, actor, siret, site_id=site_id)
     except PasserelleError as exc:
-        st.session_state["prospect_flash"] = ("error", str(exc))
+        st.session_state[FLASH] = ("error", str(exc))
         return
     st.session_state[ADDED_KEY] = (added.company_id, added.name, added.created)
-    st.session_state["prospect_flash"] = (
+    st.session_state[FLASH] = (
         "ok",
         f"{added.name} ajoutée comme prospect : notez votre premier contact ci-dessous."
         if added.created
@@ -56,7 +61,7 @@ st.caption(
     + (f" (fichier du {fmt_date(register.source_date)})" if register.source_date else "")
 )
 
-flash = st.session_state.pop("prospect_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     (st.success if flash[0] == "ok" else st.error)(flash[1])
 
@@ -66,7 +71,9 @@ if added and actor.has(Perm.INTERACTION_WRITE):
     with st.form("prospect_contact", clear_on_submit=True, border=True):
         st.markdown(f"**Noter un contact — {company_name}**")
         c1, c2 = st.columns([1, 3])
-        kind = c1.selectbox("Type", options=list(KIND_FR), format_func=KIND_FR.get)
+        kind = c1.selectbox(
+            "Type", options=list(INTERACTION_KIND_FR), format_func=INTERACTION_KIND_FR.get
+        )
         summary = c2.text_input("Résumé", placeholder="Appel au gérant, présentation de l'E2C")
         outcome = st.text_input("Résultat", placeholder="Intéressé, à relancer…")
         done = st.form_submit_button("Enregistrer le contact")
@@ -83,7 +90,7 @@ if added and actor.has(Perm.INTERACTION_WRITE):
             st.success(f"Contact noté pour {company_name} (statut : contacté).")
     b1, b2 = st.columns([3, 1])
     if b1.button(f"Ouvrir la fiche de {company_name}", key="prospect_open_company"):
-        st.session_state["company_id"] = company_id
+        st.session_state[COMPANY_ID] = company_id
         st.switch_page("pages/company.py")
     if b2.button("Plus tard", key="prospect_later", help="Fermer sans noter de contact"):
         st.session_state.pop(ADDED_KEY, None)
@@ -109,7 +116,7 @@ try:
             for lr in learners
         }
         ids = list(labels)
-        current = st.session_state.get("learner_id")
+        current = st.session_state.get(LEARNER_ID)
         c1, c2 = st.columns([2, 2])
         learner_id = c1.selectbox(
             "Stagiaire",
@@ -122,7 +129,7 @@ try:
         if learner_id is None:
             st.info("Choisissez un stagiaire : ses projets et ses trajets guident la liste.")
             st.stop()
-        st.session_state["learner_id"] = learner_id
+        st.session_state[LEARNER_ID] = learner_id
         learner = next(lr for lr in learners if lr.id == learner_id)
         site_id = learner.site_id
         job = c2.selectbox(

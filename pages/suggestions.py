@@ -15,6 +15,7 @@ from matching.commute import reachable_km
 from pages._format import DATE_FORMAT, PLACEHOLDER, job_label, learner_label
 from pages._forms import Form, md_escape
 from pages._maps import suggestions_map
+from pages._state import LEARNER_ID
 from pages._ui import (
     db_session,
     fmt_date,
@@ -22,6 +23,11 @@ from pages._ui import (
     require_actor,
     show_error,
 )
+
+# Session-state keys of this page.
+FLASH = "suggest_flash"  # message shown once after the rerun that follows a save
+LINK_SEEN = "_suggest_link"  # the record link (?… in the URL) already applied
+PICK = "suggest_learner"  # the record picker
 
 TOP = 10
 
@@ -99,16 +105,16 @@ def propose_dialog(actor, learner_id, learner_name, sg, options, earliest) -> No
                     session, actor, learner_id, sg.offer_id, start, end, tutor_id=tutor_id
                 ).id
             except CapacityError as exc:  # the seat went meanwhile: back to a fresh list
-                st.session_state["suggest_flash"] = ("error", str(exc))
+                st.session_state[FLASH] = ("error", str(exc))
                 raise
 
         result = f.submit(_book, rerun=False)
-        if result is None and st.session_state.get("suggest_flash"):
+        if result is None and st.session_state.get(FLASH):
             _close_booking()
             st.rerun()
         if result is not None:
             _close_booking()
-            st.session_state["suggest_flash"] = (
+            st.session_state[FLASH] = (
                 "ok",
                 f"Période proposée chez {sg.company_name} du {fmt_date(start)} au "
                 f"{fmt_date(end)} : suivez-la dans « Suivi des périodes ».",
@@ -153,27 +159,27 @@ labels = {
 ids = list(labels)
 # A link ``?stagiaire=ID`` (e.g. from the learner's file) opens the suggestions for that learner.
 linked = st.query_params.get("stagiaire")
-if linked is not None and st.session_state.get("_suggest_link") != linked:
-    st.session_state["_suggest_link"] = linked
+if linked is not None and st.session_state.get(LINK_SEEN) != linked:
+    st.session_state[LINK_SEEN] = linked
     if linked.isdigit():
-        st.session_state["learner_id"] = int(linked)
-        st.session_state.pop("suggest_learner", None)
+        st.session_state[LEARNER_ID] = int(linked)
+        st.session_state.pop(PICK, None)
 refuse_unlisted_learner(actor, labels)
-current = st.session_state.get("learner_id")
+current = st.session_state.get(LEARNER_ID)
 learner_id = st.selectbox(
     "Stagiaire",
     options=ids,
     index=ids.index(current) if current in ids else None,
     format_func=labels.get,
     placeholder="Choisissez un stagiaire (tapez pour chercher)",
-    key="suggest_learner",
+    key=PICK,
 )
 if learner_id is None:
     st.info("Choisissez un stagiaire pour voir les offres qui lui correspondent.")
     st.stop()
-st.session_state["learner_id"] = learner_id
+st.session_state[LEARNER_ID] = learner_id
 st.query_params["stagiaire"] = str(learner_id)
-st.session_state["_suggest_link"] = str(learner_id)
+st.session_state[LINK_SEEN] = str(learner_id)
 learner = next(lr for lr in learners if lr.id == learner_id)
 learner_name = f"{learner.first_name} {learner.last_name}"
 st.caption(
@@ -236,7 +242,7 @@ except PasserelleError as exc:
     show_error(exc)
     st.stop()
 
-flash = st.session_state.pop("suggest_flash", None)
+flash = st.session_state.pop(FLASH, None)
 if flash:
     (st.success if flash[0] == "ok" else st.error)(flash[1])
 

@@ -26,6 +26,7 @@ def register(sub) -> None:
 def _convention(args) -> int:
     from crm.auth import SYSTEM
     from crm.commands._common import unit_of_work
+    from crm.labels import PAPERWORK_KIND_FR
     from crm.services import paperwork
 
     with unit_of_work() as session:
@@ -37,5 +38,5 @@ def _convention(args) -> int:
     fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    print(f"{paperwork.KIND_FR[kind]} written to {args.output} ({len(data)} bytes).")
+    print(f"{PAPERWORK_KIND_FR[kind]} written to {args.output} ({len(data)} bytes).")
     return 0

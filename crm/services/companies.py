@@ -13,8 +13,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
-from crm.errors import ConcurrentEditError, ValidationError
+from crm.errors import ConcurrentEditError, PasserelleError, ValidationError
 from crm.geo import locate
+from crm.labels import COMPANY_FIELD_FR, PARTNER_STATUS_FR
 from crm.models import (
     Company,
     CompanyStatusChange,
@@ -393,26 +394,7 @@ COMPANY_FIELDS = (
     "notes",
 )
 
-FIELD_LABELS_FR = {
-    "ref": "Référence",
-    "name": "Raison sociale",
-    "siret": "SIRET",
-    "naf": "Code NAF",
-    "sector": "Secteur",
-    "size_band": "Effectif",
-    "address": "Adresse",
-    "postcode": "Code postal",
-    "city": "Ville",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "phone": "Téléphone",
-    "email": "Courriel",
-    "website": "Site web",
-    "site_id": "Site",
-    "owner_id": "Chargé(e)",
-    "status": "Statut",
-    "notes": "Notes",
-}
+FIELD_LABELS_FR = COMPANY_FIELD_FR  # public alias (the bulk import reads it)
 
 _VALIDATORS = {
     "ref": lambda x: v.text(x, 64),
@@ -434,12 +416,7 @@ _VALIDATORS = {
 # Origins of a company record (``Company.source``): None = typed or imported by the school.
 COMPANY_SOURCES = (None, "sirene")
 
-PARTNER_STATUS_LABELS = {
-    "prospect": "Prospect",
-    "contacted": "Contacté",
-    "partner": "Partenaire",
-    "inactive": "Inactif",
-}
+PARTNER_STATUS_LABELS = PARTNER_STATUS_FR  # public alias (imports read it)
 
 
 def clean_company_fields(fields: dict, *, creating: bool) -> tuple[dict, dict[str, str]]:
@@ -543,7 +520,7 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     authorize(actor, Perm.COMPANY_WRITE, site_id)
     clean, errors = validate_company_fields(session, fields, creating=True)
     if errors:
-        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, COMPANY_FIELD_FR)
     authorize(actor, Perm.COMPANY_WRITE, clean.get("site_id"))
     clean.setdefault("status", PartnerStatus.PROSPECT.value)
     clean["status"] = clean["status"] or PartnerStatus.PROSPECT.value
@@ -557,6 +534,41 @@ def create_company(session: Session, actor: Actor, *, geocoder=None, **fields) -
     session.flush()
     _record_status(session, actor, company, None, company.status, "création")
     audit.record(session, actor, "create", "company", company.id, fields=sorted(clean))
+    return company
+
+
+class LikelyDuplicateError(PasserelleError):
+    """A new company looks like existing ones: nothing was created.
+
+    ``duplicates`` lists them (crm.dedupe.LikelyDuplicate: company_id, name, score, evidence).
+    """
+
+    def __init__(self, duplicates: list):
+        self.duplicates = list(duplicates)
+        super().__init__(
+            "Cette entreprise ressemble à une fiche existante : rien n'a été créé. "
+            + "; ".join(d.name for d in self.duplicates)
+        )
+
+
+def create_company_unless_duplicate(
+    session: Session, actor: Actor, *, confirmed: bool = False, geocoder=None, **fields
+) -> Company:
+    """:func:`create_company`, refused with :class:`LikelyDuplicateError` when the new company
+    likely duplicates an existing one, unless ``confirmed`` (the user checked it is not one).
+
+    The form's rule: the fields are validated first (a ValidationError wins), then the
+    duplicate check runs against the saved record; a refusal undoes the creation (savepoint)
+    so the caller's unit of work is left as it was.
+    """
+    from crm.dedupe import likely_duplicates
+
+    with session.begin_nested():
+        company = create_company(session, actor, geocoder=geocoder, **fields)
+        if not confirmed:
+            duplicates = likely_duplicates(session, fields, exclude_id=company.id)
+            if duplicates:
+                raise LikelyDuplicateError(duplicates)
     return company
 
 
@@ -574,7 +586,7 @@ def update_company(
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
     if not company.is_live:
         raise ValidationError(
-            {"Entreprise": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
+            {"company": "Fiche fusionnée ou retirée : elle n'est plus modifiable."}
         )
     if expected_version != company.version:
         raise ConcurrentEditError()
@@ -585,7 +597,7 @@ def update_company(
         if other == company.id:
             errors.pop("ref", None)
     if errors:
-        raise ValidationError({FIELD_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, COMPANY_FIELD_FR)
     if "status" in clean and not clean["status"]:
         del clean["status"]
     if "site_id" in clean:

@@ -9,19 +9,9 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ValidationError
+from crm.labels import CONTACT_FIELD_FR
 from crm.models import Company, Contact
 from crm.services._common import get_or_404
-
-CONTACT_LABELS_FR = {
-    "ref": "Référence",
-    "first_name": "Prénom",
-    "last_name": "Nom",
-    "job_title": "Fonction",
-    "phone": "Téléphone",
-    "email": "Courriel",
-    "is_tutor": "Tuteur",
-    "is_active": "Actif",
-}
 
 _VALIDATORS = {
     "ref": lambda x: v.text(x, 64),
@@ -67,7 +57,7 @@ def create_contact(session: Session, actor: Actor, company_id: int, **fields) ->
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
     clean, errors = validate_contact_fields(fields, creating=True)
     if errors:
-        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, CONTACT_FIELD_FR)
     contact = Contact(company_id=company.id, **clean)
     session.add(contact)
     session.flush()
@@ -80,7 +70,7 @@ def update_contact(session: Session, actor: Actor, contact_id: int, **fields) ->
     authorize(actor, Perm.COMPANY_WRITE, contact.company.site_id)
     clean, errors = validate_contact_fields(fields, creating=False)
     if errors:
-        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, CONTACT_FIELD_FR)
     changed = [k for k, val in clean.items() if getattr(contact, k) != val]
     for k in changed:
         setattr(contact, k, clean[k])
@@ -105,7 +95,7 @@ def upsert_contact(
     try:
         ref = v.text(ref, 64)
     except v.FieldError as exc:
-        raise ValidationError({CONTACT_LABELS_FR["ref"]: exc.message}) from None
+        raise ValidationError({"ref": exc.message}, CONTACT_FIELD_FR) from None
     contact = session.scalar(select(Contact).where(Contact.ref == ref)) if ref else None
     if contact is None:
         create_contact(session, actor, company.id, ref=ref, **fields)
@@ -114,7 +104,7 @@ def upsert_contact(
     fields.pop("ref", None)
     clean, errors = validate_contact_fields(fields, creating=False)
     if errors:
-        raise ValidationError({CONTACT_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, CONTACT_FIELD_FR)
     moved = contact.company_id != company.id
     changed = [k for k, val in clean.items() if getattr(contact, k) != val]
     if not moved and not changed:

@@ -12,17 +12,10 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ValidationError
+from crm.labels import INTERACTION_FIELD_FR, INTERACTION_KIND_FR
 from crm.models import Company, Contact, Interaction, InteractionKind, PartnerStatus, utcnow
 from crm.services._common import get_or_404
 from crm.services.companies import change_status
-
-KIND_FR = {
-    "call": "Appel",
-    "visit": "Visite",
-    "email": "Courriel",
-    "meeting": "Réunion",
-    "event": "Événement",
-}
 
 
 def _validate(
@@ -37,33 +30,33 @@ def _validate(
     ref,
     contact_id,
 ) -> dict:
-    """The contact log's field rules (form and import); French labels as keys."""
+    """The contact log's field rules (form and import); errors keyed by field name."""
     errors: dict[str, str] = {}
     clean: dict = {}
     for key, fn, raw in (
-        ("Type", lambda x: v.choice(x, KIND_FR, "Type de contact"), kind),
-        ("Résumé", lambda x: v.text(x, 5000), summary),
-        ("Résultat", lambda x: v.text(x, 5000), outcome),
-        ("Prochaine action", lambda x: v.text(x, 300), next_action),
-        ("Échéance", v.date, next_action_due),
-        ("Référence", lambda x: v.text(x, 64), ref),
+        ("kind", lambda x: v.choice(x, INTERACTION_KIND_FR, "Type de contact"), kind),
+        ("summary", lambda x: v.text(x, 5000), summary),
+        ("outcome", lambda x: v.text(x, 5000), outcome),
+        ("next_action", lambda x: v.text(x, 300), next_action),
+        ("next_action_due", v.date, next_action_due),
+        ("ref", lambda x: v.text(x, 64), ref),
     ):
         try:
             clean[key] = fn(raw)
         except v.FieldError as exc:
             errors[key] = exc.message
-    if not clean.get("Type") and "Type" not in errors:
-        errors["Type"] = "Le type de contact est obligatoire."
-    if not clean.get("Résumé") and "Résumé" not in errors:
-        errors["Résumé"] = "Le résumé est obligatoire."
-    if clean.get("Échéance") and not clean.get("Prochaine action"):
-        errors["Prochaine action"] = "Indiquez la prochaine action liée à cette échéance."
+    if not clean.get("kind") and "kind" not in errors:
+        errors["kind"] = "Le type de contact est obligatoire."
+    if not clean.get("summary") and "summary" not in errors:
+        errors["summary"] = "Le résumé est obligatoire."
+    if clean.get("next_action_due") and not clean.get("next_action"):
+        errors["next_action"] = "Indiquez la prochaine action liée à cette échéance."
     if contact_id is not None:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.company_id != company.id:
-            errors["Contact"] = "Ce contact n'appartient pas à cette entreprise."
+            errors["contact_id"] = "Ce contact n'appartient pas à cette entreprise."
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, INTERACTION_FIELD_FR)
     return clean
 
 
@@ -102,13 +95,13 @@ def _checked_values(
         "company_id": company.id,
         "contact_id": contact_id,
         "occurred_at": when,
-        "kind": InteractionKind(clean["Type"]).value,
-        "summary": clean["Résumé"],
-        "outcome": clean["Résultat"],
-        "next_action": clean["Prochaine action"],
-        "next_action_due": clean["Échéance"],
+        "kind": InteractionKind(clean["kind"]).value,
+        "summary": clean["summary"],
+        "outcome": clean["outcome"],
+        "next_action": clean["next_action"],
+        "next_action_due": clean["next_action_due"],
     }
-    return company, clean["Référence"], values
+    return company, clean["ref"], values
 
 
 def _prospect_contacted(session: Session, actor: Actor, company: Company, reason: str) -> None:
@@ -287,11 +280,13 @@ def mark_done(
     try:
         note = v.text(note, 1000)
     except v.FieldError as exc:
-        raise ValidationError({"Note": exc.message}) from None
+        raise ValidationError({"note": exc.message}, INTERACTION_FIELD_FR) from None
     if note:
         outcome = f"{interaction.outcome}\n{note}" if interaction.outcome else note
         if len(outcome) > 5000:
-            raise ValidationError({"Note": "Le résultat de ce contact est déjà trop long."})
+            raise ValidationError(
+                {"note": "Le résultat de ce contact est déjà trop long."}, INTERACTION_FIELD_FR
+            )
         interaction.outcome = outcome
     if not interaction.next_action_done or note:
         if not interaction.next_action_done:
@@ -312,13 +307,15 @@ def reschedule(
     try:
         due = v.date(new_due)
     except v.FieldError as exc:
-        raise ValidationError({"Échéance": exc.message}) from None
+        raise ValidationError({"next_action_due": exc.message}, INTERACTION_FIELD_FR) from None
     if due is None:
-        raise ValidationError({"Échéance": "Choisissez la nouvelle date."})
+        raise ValidationError(
+            {"next_action_due": "Choisissez la nouvelle date."}, INTERACTION_FIELD_FR
+        )
     if due < (today or dt.date.today()):
         raise ValidationError(
             {
-                "Échéance": "La nouvelle date ne peut pas être dans le passé (aujourd'hui ou plus tard)."
+                "next_action_due": "La nouvelle date ne peut pas être dans le passé (aujourd'hui ou plus tard)."
             }
         )
     interaction.next_action_due = due

@@ -19,6 +19,7 @@ from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.db import expect_version
 from crm.errors import PermissionDenied, ValidationError
+from crm.labels import LEARNER_FIELD_FR
 from crm.models import (
     GeoPrecision,
     Learner,
@@ -34,30 +35,8 @@ from crm.models import (
 from crm.reference import find_commune
 from crm.services._common import get_or_404
 
-# Fields a trainer may set, with their French names for error messages.
-EDITABLE_FIELDS = {
-    "first_name": "prénom",
-    "last_name": "nom",
-    "birth_date": "date de naissance",
-    "entry_date": "date d'entrée",
-    "address": "adresse",
-    "postcode": "code postal",
-    "city": "ville",
-    "latitude": "latitude",
-    "longitude": "longitude",
-    "project_rome_1": "projet 1 (code ROME)",
-    "project_rome_2": "projet 2 (code ROME)",
-    "project_rome_3": "projet 3 (code ROME)",
-    "project_text": "projet (texte libre)",
-    "skills": "compétences",
-    "mobility": "modes de déplacement",
-    "max_commute_min": "temps de trajet maximum",
-    "available_from": "disponible à partir du",
-    "available_to": "disponible jusqu'au",
-    "support_notes": "notes d'accompagnement",
-    "referent_id": "référent(e)",
-    "ref": "référence",
-}
+# Fields a trainer may set (their French names: crm.labels.LEARNER_FIELD_FR).
+EDITABLE_FIELDS = tuple(LEARNER_FIELD_FR)
 MAX_COMMUTE_RANGE = (5, 180)
 # Free-text fields and their maximum length (the columns' sizes; notes kept readable).
 TEXT_LIMITS = {"address": 300, "city": 120, "project_text": 5000, "support_notes": 5000}
@@ -95,7 +74,7 @@ def _as_date(value, field: str, errors: dict[str, str]) -> dt.date | None:
     try:
         return v.date(value)
     except v.FieldError as exc:
-        errors[EDITABLE_FIELDS[field]] = exc.message
+        errors[field] = exc.message
         return None
 
 
@@ -133,9 +112,9 @@ def _clean(
     for key in ("first_name", "last_name"):
         if key in out or current is None:
             if not out.get(key):
-                errors[EDITABLE_FIELDS[key]] = "obligatoire."
+                errors[key] = "obligatoire."
             elif len(out[key]) > 80:
-                errors[EDITABLE_FIELDS[key]] = "80 caractères au plus."
+                errors[key] = "80 caractères au plus."
     for key in ("birth_date", "entry_date", "available_from", "available_to"):
         if key in out:
             out[key] = _as_date(out[key], key, errors)
@@ -146,12 +125,10 @@ def _clean(
     if "birth_date" in out and birth is not None:
         age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
         if not 14 <= age <= 35:
-            errors[EDITABLE_FIELDS["birth_date"]] = (
-                "âge improbable pour une E2C (16-25 ans) : vérifiez la date."
-            )
+            errors["birth_date"] = "âge improbable pour une E2C (16-25 ans) : vérifiez la date."
     a_from, a_to = final("available_from"), final("available_to")
     if a_from and a_to and a_to < a_from:
-        errors[EDITABLE_FIELDS["available_to"]] = "doit être après « disponible à partir du »."
+        errors["available_to"] = "doit être après « disponible à partir du »."
     known_codes = None
     for key in ("project_rome_1", "project_rome_2", "project_rome_3"):
         if out.get(key):
@@ -159,7 +136,7 @@ def _clean(
             if known_codes is None:
                 known_codes = set(session.scalars(select(RomeJob.code)))
             if code not in known_codes:
-                errors[EDITABLE_FIELDS[key]] = f"code ROME inconnu « {code} »."
+                errors[key] = f"code ROME inconnu « {code} »."
             out[key] = code
     if "skills" in out:
         skills = out["skills"]
@@ -169,9 +146,9 @@ def _clean(
         modes = split_list(modes) if isinstance(modes, str) else list(modes or [])
         bad = [m for m in modes if m not in {x.value for x in MobilityMode}]
         if bad:
-            errors[EDITABLE_FIELDS["mobility"]] = f"mode inconnu : {', '.join(bad)}."
+            errors["mobility"] = f"mode inconnu : {', '.join(bad)}."
         elif not modes:
-            errors[EDITABLE_FIELDS["mobility"]] = "au moins un mode de déplacement."
+            errors["mobility"] = "au moins un mode de déplacement."
         out["mobility"] = join_list(modes)
     if "max_commute_min" in out and out["max_commute_min"] is not None:
         try:
@@ -180,13 +157,13 @@ def _clean(
             minutes = -1
         lo, hi = MAX_COMMUTE_RANGE
         if not lo <= minutes <= hi:
-            errors[EDITABLE_FIELDS["max_commute_min"]] = f"entre {lo} et {hi} minutes."
+            errors["max_commute_min"] = f"entre {lo} et {hi} minutes."
         out["max_commute_min"] = minutes
     if out.get("latitude") is not None or out.get("longitude") is not None:
         try:
             pair = v.coordinates(final("latitude"), final("longitude"))
         except v.FieldError as exc:
-            errors[EDITABLE_FIELDS["latitude"]] = exc.message
+            errors["latitude"] = exc.message
         else:
             out["latitude"], out["longitude"] = pair if pair else (None, None)
     checks = {
@@ -198,16 +175,16 @@ def _clean(
             try:
                 out[key] = check(out[key])
             except v.FieldError as exc:
-                errors[EDITABLE_FIELDS[key]] = exc.message
+                errors[key] = exc.message
     if out.get("referent_id") is not None:
         site = site_id if site_id is not None else current.site_id
         message = _referent_error(session, out["referent_id"], site)
         if message:
-            errors[EDITABLE_FIELDS["referent_id"]] = message
+            errors["referent_id"] = message
         else:
             out["referent_id"] = int(out["referent_id"])
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, LEARNER_FIELD_FR)
     # Coordinates: the commune's centre when the address changed and none were given.
     if ("city" in out or "postcode" in out) and "latitude" not in out:
         commune = find_commune(final("city"), final("postcode"))

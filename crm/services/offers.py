@@ -18,7 +18,7 @@ from crm import audit
 from crm import validation as v
 from crm.auth import Actor, Perm, authorize
 from crm.errors import ConcurrentEditError, ValidationError
-from crm.labels import OFFER_STATUS_FR
+from crm.labels import OFFER_FIELD_FR
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -51,21 +51,7 @@ def seats_used(session: Session, offer_ids: Iterable[int]) -> dict[int, int]:
 
 # --------------------------------------------------------------------------- offers CRUD
 
-OFFER_LABELS_FR = {
-    "ref": "Référence",
-    "rome_code": "Code ROME",
-    "other_rome_codes": "Autres codes ROME",
-    "title": "Intitulé",
-    "description": "Description",
-    "skills": "Compétences",
-    "seats": "Places",
-    "start_date": "Début",
-    "end_date": "Fin",
-    "open_to_minors": "Ouvert aux mineurs",
-    "tutor_id": "Tuteur",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-}
+OFFER_LABELS_FR = OFFER_FIELD_FR  # public alias (the bulk import reads it)
 
 
 SEATS_MIN, SEATS_MAX = 1, 500  # an offer hosts at least one learner (forms use these bounds)
@@ -108,7 +94,7 @@ def clean_offer_fields(
     ``current_period`` is the (start, end) of the offer being updated. The bulk
     import uses it with its own precomputed lookups.
     """
-    unknown = set(fields) - set(OFFER_LABELS_FR)
+    unknown = set(fields) - set(OFFER_FIELD_FR)
     if unknown:
         raise ValueError(f"unknown offer fields: {sorted(unknown)}")
     clean: dict = {}
@@ -174,7 +160,7 @@ def create_offer(session: Session, actor: Actor, company_id: int, **fields) -> O
     authorize(actor, Perm.COMPANY_WRITE, company.site_id)
     clean, errors = validate_offer_fields(session, fields, creating=True, company_id=company.id)
     if errors:
-        raise ValidationError({OFFER_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, OFFER_FIELD_FR)
     offer = Offer(company_id=company.id, status=OfferStatus.OPEN.value, **clean)
     session.add(offer)
     session.flush()
@@ -200,7 +186,7 @@ def update_offer(
         session, fields, creating=False, company_id=offer.company_id, current=offer
     )
     if errors:
-        raise ValidationError({OFFER_LABELS_FR[k]: m for k, m in errors.items()})
+        raise ValidationError(errors, OFFER_FIELD_FR)
     changed = [k for k, val in clean.items() if getattr(offer, k) != val]
     for k in changed:
         setattr(offer, k, clean[k])
@@ -228,9 +214,11 @@ def pause_offer(session: Session, actor: Actor, offer_id: int, until) -> Offer:
     try:
         day = v.date(until)
     except v.FieldError as exc:
-        raise ValidationError({"Jusqu'au": exc.message}) from None
+        raise ValidationError({"paused_until": exc.message}, OFFER_FIELD_FR) from None
     if day is None:
-        raise ValidationError({"Jusqu'au": "Choisissez la date de fin de pause."})
+        raise ValidationError(
+            {"paused_until": "Choisissez la date de fin de pause."}, OFFER_FIELD_FR
+        )
     return _set_status(session, actor, offer_id, OfferStatus.PAUSED.value, day, "pause")
 
 
@@ -244,7 +232,6 @@ def close_offer(session: Session, actor: Actor, offer_id: int) -> Offer:
 
 # Effective status only (never stored): the offer's end date is past.
 ENDED = "ended"
-OFFER_EFFECTIVE_STATUS_FR = {**OFFER_STATUS_FR, ENDED: "Terminée"}
 NO_FREE_SEATS = frozenset({OfferStatus.CLOSED.value, ENDED})
 
 

@@ -28,6 +28,12 @@ from crm import audit
 from crm.auth import Actor, Perm, authorize
 from crm.db import expect_version
 from crm.errors import NotFound, PermissionDenied, ValidationError
+from crm.labels import (
+    PAPERWORK_KIND_FR,
+    PAPERWORK_STATUS_FR,
+    PLACEMENT_OBJECTIVE_FR,
+    SIGNER_ROLE_FR,
+)
 from crm.models import (
     Company,
     Contact,
@@ -38,7 +44,6 @@ from crm.models import (
     PaperworkStatus,
     Placement,
     PlacementKind,
-    PlacementObjective,
     PlacementPaperwork,
     PlacementStatus,
     RomeJob,
@@ -51,28 +56,6 @@ from crm.models import (
 from crm.services._common import get_or_404
 
 KINDS = ("pmsmp", "stage", "attestation", "evaluation")
-KIND_FR = {
-    "pmsmp": "Convention de PMSMP",
-    "stage": "Convention de stage",
-    "attestation": "Attestation de période",
-    "evaluation": "Bilan / évaluation du tuteur",
-}
-STATUS_FR = {
-    PaperworkStatus.TO_PREPARE.value: "à préparer",
-    PaperworkStatus.TO_SIGN.value: "à signer",
-    PaperworkStatus.SIGNED.value: "signée",
-}
-OBJECTIVE_FR = {
-    PlacementObjective.DISCOVER.value: "Découvrir un métier ou un secteur d'activité",
-    PlacementObjective.CONFIRM.value: "Confirmer un projet professionnel",
-    PlacementObjective.HIRING.value: "Initier une démarche de recrutement",
-}
-SIGNER_FR = {
-    SignerRole.BENEFICIARY.value: "Le bénéficiaire",
-    SignerRole.LEGAL_REPRESENTATIVE.value: "Le représentant légal",
-    SignerRole.HOST.value: "La structure d'accueil (tuteur)",
-    SignerRole.SCHOOL.value: "L'école (prescripteur)",
-}
 FACT_FIELDS = (
     "objective",
     "daily_hours",
@@ -102,7 +85,9 @@ class PaperworkIncomplete(ValidationError):
         self.missing = list(missing)
         super().__init__({label: "à renseigner" for label in missing})
         self.args = (
-            f"{KIND_FR[kind]} impossible à générer : il manque " + ", ".join(self.missing) + ".",
+            f"{PAPERWORK_KIND_FR[kind]} impossible à générer : il manque "
+            + ", ".join(self.missing)
+            + ".",
         )
 
     def __str__(self) -> str:
@@ -363,14 +348,14 @@ def get_paperwork(session: Session, actor: Actor, placement_id: int) -> Paperwor
         placement_ref=placement.ref,
         kind=_kind_of(r),
         status=r.paperwork.status,
-        status_label=STATUS_FR[r.paperwork.status],
+        status_label=PAPERWORK_STATUS_FR[r.paperwork.status],
         version=r.paperwork.version,
         minor=is_minor(placement, learner),
         facts={name: getattr(r.paperwork, name) for name in FACT_FIELDS},
         signatures=[
             SignatureView(
                 role=role,
-                label=SIGNER_FR[role],
+                label=SIGNER_ROLE_FR[role],
                 required=role in required,
                 signer_name=r.signatures[role].signer_name if role in r.signatures else None,
                 signed_on=r.signatures[role].signed_on if role in r.signatures else None,
@@ -414,7 +399,7 @@ def save_facts(
         if name == "objective":
             if raw in (None, ""):
                 values[name] = None
-            elif raw in OBJECTIVE_FR:
+            elif raw in PLACEMENT_OBJECTIVE_FR:
                 values[name] = raw
             else:
                 errors["objectif"] = f"valeur inconnue « {raw} »."
@@ -474,7 +459,7 @@ def record_signature(
 ) -> str:
     """Record that ``role`` signed the convention on ``signed_on``; returns the new status."""
     r = _load_for_write(session, actor, placement_id)
-    if role not in SIGNER_FR:
+    if role not in SIGNER_ROLE_FR:
         raise ValidationError({"signataire": f"rôle inconnu « {role} »."})
     required = required_signers(r.placement, r.learner)
     if role not in required:
@@ -603,7 +588,7 @@ def ensure_signed_for_start(
         )
         return
     required = required_signers(placement, learner)
-    absent = [SIGNER_FR[role].lower() for role in required if role not in r.signatures]
+    absent = [SIGNER_ROLE_FR[role].lower() for role in required if role not in r.signatures]
     detail = (
         "préparez-la d'abord (faits manquants)"
         if r.paperwork.status == PaperworkStatus.TO_PREPARE
@@ -833,7 +818,8 @@ def build_document(session: Session, r: _Records, kind: str):
         ],
     )
     objective_lines = "\n".join(
-        f"[{'X' if pw.objective == key else ' '}] {label}" for key, label in OBJECTIVE_FR.items()
+        f"[{'X' if pw.objective == key else ' '}] {label}"
+        for key, label in PLACEMENT_OBJECTIVE_FR.items()
     )
     period = Section(
         f"La période de {'mise en situation en milieu professionnel' if period_kind == 'PMSMP' else 'stage'}",
@@ -871,7 +857,7 @@ def build_document(session: Session, r: _Records, kind: str):
     }
     boxes = [
         SignatureBox(
-            SIGNER_FR[role],
+            SIGNER_ROLE_FR[role],
             (
                 r.signatures[role].signer_name
                 if role in r.signatures and r.signatures[role].signer_name
@@ -1174,7 +1160,7 @@ def demo_paperwork(session: Session) -> int:
             PlacementStatus.IN_PROGRESS.value,
             PlacementStatus.DONE.value,
         ) or (placement.status == PlacementStatus.CANCELLED.value and placement.tutor_rating)
-        objective = rng.choice(list(OBJECTIVE_FR))
+        objective = rng.choice(list(PLACEMENT_OBJECTIVE_FR))
         pw = PlacementPaperwork(
             placement_id=placement.id,
             objective=objective,

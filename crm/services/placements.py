@@ -29,6 +29,7 @@ from crm.errors import (
     PermissionDenied,
     ValidationError,
 )
+from crm.labels import PLACEMENT_STATUS_FR, label
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -55,13 +56,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PlacementStatus.DONE: frozenset(),
     PlacementStatus.CANCELLED: frozenset(),
 }
-STATUS_FR = {
-    "proposed": "proposée",
-    "confirmed": "confirmée",
-    "in_progress": "en cours",
-    "done": "terminée",
-    "cancelled": "annulée",
-}
 
 
 def reachable_statuses(status: str) -> frozenset[str]:
@@ -77,9 +71,13 @@ def reachable_statuses(status: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+def _status_fr(status: str) -> str:
+    return label(PLACEMENT_STATUS_FR, status).lower()
+
+
 def _impossible_transition(previous: str, target: str) -> ValidationError:
     return ValidationError(
-        {"statut": f"passage de « {STATUS_FR[previous]} » à « {STATUS_FR[target]} » impossible."}
+        {"statut": f"passage de « {_status_fr(previous)} » à « {_status_fr(target)} » impossible."}
     )
 
 

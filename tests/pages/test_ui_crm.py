@@ -51,9 +51,16 @@ def test_companies_fuzzy_search_filters_and_new_company_warns(demo_copy, monkeyp
     assert any("SIRET" in e.value for e in at.error)  # per-field error, under the field
     assert at.text_input(key="new_company__siret").value == "123"  # kept
     at.text_input(key="new_company__siret").input("")
+    before = query(demo_copy, lambda s: s.scalar(select(func.count()).select_from(Company)))
     at.button(key="FormSubmitter:new_company-Créer l'entreprise").click().run()
     assert "ressemble à une fiche existante" in at.warning[0].value
-    before = query(demo_copy, lambda s: s.scalar(select(func.count()).select_from(Company)))
+    assert any(name in m.value for m in at.markdown)  # the existing record is listed
+    assert (
+        query(  # refused: nothing saved
+            demo_copy, lambda s: s.scalar(select(func.count()).select_from(Company))
+        )
+        == before
+    )
     at.checkbox(key="new_company__confirm_duplicate").check()
     at.button(key="FormSubmitter:new_company-Créer l'entreprise").click().run()
     assert "créée" in at.success[0].value
@@ -125,7 +132,9 @@ def test_journal_logs_and_followups_mark_done(demo_copy, monkeypatch):
     at.selectbox(key="journal_company").set_value(cid).run()
     at.text_area(key="log_journal__summary").input("Forum des métiers")
     at.text_input(key="log_journal__next_action").input("Envoyer la plaquette")
-    at.date_input(key="log_journal__next_action_due").set_value(dt.date.today() + dt.timedelta(days=1))
+    at.date_input(key="log_journal__next_action_due").set_value(
+        dt.date.today() + dt.timedelta(days=1)
+    )
     at.button(key="FormSubmitter:log_journal-Enregistrer le contact").click().run()
     assert not at.exception, cid
     assert "Contact enregistré dans le journal." in [s.value for s in at.success]

@@ -64,6 +64,42 @@ def test_refused_form_keeps_values_and_shows_error_under_field(monkeypatch):
     assert not at.error
 
 
+def _app_english_keys():
+    import streamlit as st
+
+    from crm.errors import ValidationError
+    from crm.labels import COMPANY_FIELD_FR
+    from pages._forms import Form
+
+    def action(session):
+        raise ValidationError(
+            {"name": "Trop court.", "siret": "Clé de contrôle fausse."}, COMPANY_FIELD_FR
+        )
+
+    f = Form("demo")
+    with f:
+        f.text_input("Raison sociale *", "name", max_chars=10)
+        submitted = st.form_submit_button("Créer")
+    if submitted:
+        f.submit(action)
+
+
+def test_errors_keyed_by_field_name_show_under_the_field_or_with_their_french_label(
+    monkeypatch,
+):
+    """A service keys errors in English; the page shows each under its widget, and one
+    with no widget at the bottom under its French label (never the English key)."""
+    _patch_db(monkeypatch)
+    at = AppTest.from_function(_app_english_keys, default_timeout=30).run()
+    at.text_input(key="demo__name").input("ab")
+    at.button[0].click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert "Trop court." in errors  # under "Raison sociale *"
+    assert "SIRET : Clé de contrôle fausse." in errors
+    assert not any("siret" in e or "name :" in e for e in errors)
+
+
 def test_md_escape_keeps_user_text_literal():
     from pages._forms import md_escape
 

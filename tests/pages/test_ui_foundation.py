@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from urllib.parse import urlparse
+
+import pytest
 from sqlalchemy import select
 
 from crm.db import make_engine, make_session_factory
@@ -9,8 +13,16 @@ from crm.models import Company
 from tests.support.ui import app_as, open_page
 
 
-def test_login_page_first_then_companies(demo_sqlite_url, monkeypatch):
-    at = app_as(demo_sqlite_url, monkeypatch, None).run()
+@pytest.fixture
+def demo_copy(demo_sqlite_url, tmp_path) -> str:
+    """A login writes audit events: not into the demo database other tests compare."""
+    dst = tmp_path / "demo.db"
+    shutil.copy(urlparse(demo_sqlite_url).path, dst)
+    return f"sqlite:///{dst}"
+
+
+def test_login_page_first_then_companies(demo_copy, monkeypatch):
+    at = app_as(demo_copy, monkeypatch, None).run()
     assert not at.exception
     assert at.title[0].value == "Passerelle"
     at.text_input[0].input("officer")

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from crm.db import make_engine, make_session_factory
+from crm.labels import PLACEMENT_STATUS_FR
 from crm.models import Learner, Site
-from pages._ui import PLACEMENT_STATUS_FR
 from tests.support.ui import app_as, open_page
 
 TRAINER = "trainer-cavem"

@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 import crm.services
 from crm.auth import SYSTEM, Actor, Perm, authorize
 from crm.errors import PermissionDenied
-from crm.geo import service as geo_service
 from crm.models import (
     Company,
     Contact,
@@ -63,6 +62,7 @@ from crm.services import (
     audit_log,
     companies,
     contacts,
+    geo,
     interactions,
     learners,
     matching,
@@ -346,6 +346,17 @@ MATRIX: list[Entry] = [
         "companies.create_company",
         lambda c: companies.create_company(
             c.session, c.actor, name=f"Nouvelle {next(_counter)}", site_id=c.target.site_id
+        ),
+        own_site(OFFICER) | anywhere(ADMIN),
+    ),
+    Entry(
+        "companies.create_company_unless_duplicate",
+        lambda c: companies.create_company_unless_duplicate(
+            c.session,
+            c.actor,
+            confirmed=True,
+            name=f"Nouvelle {next(_counter)}",
+            site_id=c.target.site_id,
         ),
         own_site(OFFICER) | anywhere(ADMIN),
     ),
@@ -831,19 +842,19 @@ MATRIX: list[Entry] = [
     ),
     # ------------------------------------------------------------------ geography
     Entry(
-        "geo.service.company_locations",
-        lambda c: geo_service.company_locations(c.session, c.actor, [c.target.company_id]),
+        "geo.company_locations",
+        lambda c: geo.company_locations(c.session, c.actor, [c.target.company_id]),
         anywhere(*ROLES),
     ),
     Entry(
-        "geo.service.worklist",
-        lambda c: _check(c, _check_worklist, geo_service.worklist(c.session, c.actor)),
+        "geo.worklist",
+        lambda c: _check(c, _check_worklist, geo.worklist(c.session, c.actor)),
         anywhere(*ROLES),
         note="a list filtered by the actor's rights (empty for managers); no denial",
     ),
     Entry(
-        "geo.service.fix_address",
-        lambda c: geo_service.fix_address(
+        "geo.fix_address",
+        lambda c: geo.fix_address(
             c.session,
             c.actor,
             "company",
@@ -855,15 +866,15 @@ MATRIX: list[Entry] = [
         own_site(OFFICER) | anywhere(ADMIN),
     ),
     Entry(
-        "geo.service.drop_pin",
-        lambda c: geo_service.drop_pin(
+        "geo.drop_pin",
+        lambda c: geo.drop_pin(
             c.session, c.actor, "learner", c.target.learner2_id, 43.12, 5.93
         ),
         own_site(TRAINER) | anywhere(ADMIN),
     ),
     Entry(
-        "geo.service.drop_pin[company]",
-        lambda c: geo_service.drop_pin(
+        "geo.drop_pin[company]",
+        lambda c: geo.drop_pin(
             c.session, c.actor, "company", c.target.company_id, 43.12, 5.93
         ),
         own_site(OFFICER) | anywhere(ADMIN),
@@ -1145,10 +1156,6 @@ def test_access_matrix(session, world, entry):
     )
 
 
-# Modules outside crm/services whose public (session, actor) functions are services too.
-OTHER_SERVICE_MODULES = ("crm.geo.service",)
-
-
 def _service_modules() -> list[tuple[str, str]]:
     """(module, short name) of every service module; a package's modules share its name."""
     out = []
@@ -1160,7 +1167,7 @@ def _service_modules() -> list[tuple[str, str]]:
             out += [
                 (f"{name}.{sub.name}", info.name) for sub in pkgutil.iter_modules(package.__path__)
             ]
-    return out + [(m, m.removeprefix("crm.")) for m in OTHER_SERVICE_MODULES]
+    return out
 
 
 def _service_functions() -> list[str]:

@@ -19,7 +19,9 @@ from crm.models import (
 )
 from crm.services.companies import (
     CompanySearch,
+    LikelyDuplicateError,
     create_company,
+    create_company_unless_duplicate,
     filter_companies,
     list_companies,
     update_company,
@@ -78,7 +80,9 @@ def test_create_company_reports_every_bad_field_and_saves_nothing(session, sites
             naf="47F",
             site_id=sites[0].id,
         )
-    assert set(exc.value.errors) == {
+    # keyed by field name; shown to users under their French labels
+    assert set(exc.value.errors) == {"name", "siret", "postcode", "phone", "email", "naf"}
+    assert set(exc.value.labelled()) == {
         "Raison sociale",
         "SIRET",
         "Code postal",
@@ -86,7 +90,8 @@ def test_create_company_reports_every_bad_field_and_saves_nothing(session, sites
         "Courriel",
         "Code NAF",
     }
-    assert "clé de contrôle" in exc.value.errors["SIRET"]
+    assert "clé de contrôle" in exc.value.errors["siret"]
+    assert "Raison sociale : La raison sociale est obligatoire." in str(exc.value)
     assert session.scalar(select(Company)) is None
 
 
@@ -164,7 +169,8 @@ def test_interaction_moves_prospect_to_contacted_and_followups(session, sites, o
     )
     with pytest.raises(ValidationError) as exc:
         log_interaction(session, officer, c.id, kind="fax", summary="")
-    assert set(exc.value.errors) == {"Type", "Résumé"}
+    assert set(exc.value.errors) == {"kind", "summary"}
+    assert set(exc.value.labelled()) == {"Type", "Résumé"}
     assert contact.phone == "04 94 00 00 01"
     update_contact(session, officer, contact.id, is_tutor="oui")
     assert contact.is_tutor is True
@@ -254,7 +260,7 @@ def test_offers_crud_pause_close_and_seats_from_placements(session, sites, offic
     assert seats_used(session, [o.id])[o.id] == 1
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, o.id, o.version, seats=0)
-    assert "au moins 1" in exc.value.errors["Places"]  # an offer hosts at least one learner
+    assert "au moins 1" in exc.value.errors["seats"]  # an offer hosts at least one learner
     with pytest.raises(ValidationError):
         create_offer(
             session,
@@ -275,3 +281,41 @@ def test_offers_crud_pause_close_and_seats_from_placements(session, sites, offic
     close_offer(session, officer, o.id)
     assert o.status == "closed"
     assert session.scalar(select(Interaction)) is None
+
+
+def test_create_company_unless_duplicate_refuses_a_likely_duplicate_and_saves_nothing(
+    session, sites
+):
+    officer = make_actor(session, "officer", sites[0])
+    kept = create_company(
+        session, officer, name="Boulangerie Tamaris", city="Toulon", site_id=sites[0].id
+    )
+    companies_before = session.scalars(select(Company.id)).all()
+    events_before = len(session.scalars(select(AuditEvent)).all())
+    with pytest.raises(ValidationError) as exc:  # bad fields are reported first
+        create_company_unless_duplicate(
+            session, officer, name="Boulangerie Tamaris", postcode="830", site_id=sites[0].id
+        )
+    assert set(exc.value.errors) == {"postcode"}
+    with pytest.raises(LikelyDuplicateError) as dup:
+        create_company_unless_duplicate(
+            session, officer, name="BOULANGERIE TAMARIS", city="Toulon", site_id=sites[0].id
+        )
+    assert [d.company_id for d in dup.value.duplicates] == [kept.id]
+    assert "ressemble à une fiche existante" in str(dup.value)
+    # Only the refused record is undone: the caller's earlier work stays in its unit of work.
+    assert session.scalars(select(Company.id)).all() == companies_before
+    assert len(session.scalars(select(AuditEvent)).all()) == events_before
+    created = create_company_unless_duplicate(
+        session,
+        officer,
+        confirmed=True,
+        name="BOULANGERIE TAMARIS",
+        city="Toulon",
+        site_id=sites[0].id,
+    )
+    session.commit()
+    assert {kept.id, created.id} == set(session.scalars(select(Company.id)))
+    assert create_company_unless_duplicate(
+        session, officer, name="Garage des Pins", city="Hyères", site_id=sites[0].id
+    ).id

@@ -280,8 +280,8 @@ def test_nominatim_answers_map_to_precisions():
 
 def test_fix_and_pin_services_enforce_site_scope_and_audit(session, sites):
     from crm.errors import PermissionDenied
-    from crm.geo.service import drop_pin, fix_address, worklist
     from crm.models import AuditEvent
+    from crm.services.geo import drop_pin, fix_address, worklist
     from tests.factories import make_actor
 
     tpm, cavem = sites
@@ -303,7 +303,8 @@ def test_fix_and_pin_services_enforce_site_scope_and_audit(session, sites):
         )
     with pytest.raises(ValidationError) as err:
         fix_address(session, officer, "company", own.id, address="1 rue", postcode="83A", city="")
-    assert "code postal" in err.value.errors
+    assert "postcode" in err.value.errors
+    assert err.value.label("postcode") == "Code postal"
     assert own.address == "1 rue nulle"  # nothing saved half-way
     with pytest.raises(ValidationError):
         fix_address(

@@ -220,7 +220,7 @@ def test_bulk_path_gives_the_row_by_row_results(session, sites, tmp_path):
     first = bulk_reports[0]
     assert first[1:4] == (3, 2, 0)  # B1 B2 B3 created, EX updated, B2 updated by its 2nd line
     assert [line for line, _ in first[5]] == [5, 6]
-    assert "Code postal" in first[5][0][1] and first[5][1][1] == "site : Site inconnu."
+    assert "Code postal" in first[5][0][1] and first[5][1][1] == "Site : Site inconnu."
     assert first[6], "B1 ~ B3 reported as a likely duplicate"
     assert bulk_reports[2][1:4] == (0, 2, 3)  # again: B2 renamed back and forth, the rest unchanged
 

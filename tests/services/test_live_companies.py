@@ -1,12 +1,13 @@
-"""A retired (or merged) company is gone from every list, map, match and worklist."""
+"""A retired (or merged) company is gone from every list, map, match, worklist and export."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.geo.service import company_locations, worklist
 from crm.models import Company, Role, utcnow
 from crm.services.companies import filter_companies, list_companies
+from crm.services.geo import company_locations, worklist
+from crm.services.imports import export_frame
 from crm.services.matching import offer_index
 from crm.services.offers import list_offers
 from tests.factories import make_actor, make_company, make_offer
@@ -58,3 +59,10 @@ def test_retired_company_in_no_list_map_match_or_worklist(session, sites):
     assert {t.id for t in todo if t.kind == "company"} == {live.id}
     offer_rows = [t for t in todo if t.kind == "offer"]
     assert offer_rows and all(t.label.endswith(live.name) for t in offer_rows)
+
+
+def test_company_export_lists_only_live_companies(session, sites):
+    live, retired, merged = _world(session, sites)
+    admin = make_actor(session, Role.ADMIN)
+    exported = export_frame(session, admin, "companies")
+    assert list(exported["name"]) == [live.name]

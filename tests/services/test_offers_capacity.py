@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from crm.errors import ValidationError
+from crm.labels import OFFER_EFFECTIVE_STATUS_FR
 from crm.models import Learner, Placement
 from crm.services.companies import create_company, get_company, list_companies
 from crm.services.offers import (
     ENDED,
-    OFFER_EFFECTIVE_STATUS_FR,
     create_offer,
     effective_status,
     list_offers,
@@ -74,7 +74,7 @@ def test_seats_between_1_and_500_and_not_below_used(session, sites, officer):
     for bad in (0, -3, 501):
         with pytest.raises(ValidationError) as exc:
             _offer(session, officer, c.id, "X", None, None, seats=bad)
-        assert "Places" in exc.value.errors
+        assert "seats" in exc.value.errors
     o = _offer(session, officer, c.id, "Atelier", dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     for n in range(2):
         lr = Learner(site_id=sites[0].id, first_name="A", last_name=f"B{n}", entry_date=TODAY)
@@ -93,4 +93,4 @@ def test_seats_between_1_and_500_and_not_below_used(session, sites, officer):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, o.id, o.version, seats=1)
-    assert "déjà occupée" in exc.value.errors["Places"]
+    assert "déjà occupée" in exc.value.errors["seats"]

@@ -88,12 +88,14 @@ def test_learner_validation_in_french_nothing_saved(session, sites):
             available_from="2026-12-10",
             available_to="2026-12-01",
         )
-    errors = exc.value.errors
-    assert errors["prénom"] == "obligatoire."
-    assert "code ROME inconnu" in errors["projet 1 (code ROME)"]
-    assert "mode inconnu" in errors["modes de déplacement"]
-    assert "entre 5 et 180" in errors["temps de trajet maximum"]
-    assert "après" in errors["disponible jusqu'au"]
+    errors = exc.value.errors  # keyed by field name
+    assert errors["first_name"] == "obligatoire."
+    assert "code ROME inconnu" in errors["project_rome_1"]
+    assert "mode inconnu" in errors["mobility"]
+    assert "entre 5 et 180" in errors["max_commute_min"]
+    assert "après" in errors["available_to"]
+    shown = exc.value.labelled()  # what the trainer reads
+    assert shown["prénom"] == "obligatoire." and "après" in shown["disponible jusqu'au"]
     assert session.scalar(select(func.count()).select_from(Learner)) == 0
 
 

@@ -482,7 +482,7 @@ def test_update_offer_refuses_fewer_seats_than_used(session, sites):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         update_offer(session, officer, offer.id, offer.version, seats=1)
-    assert "2 place(s) déjà occupée(s)" in exc.value.errors["Places"]
+    assert "2 place(s) déjà occupée(s)" in exc.value.errors["seats"]
 
 
 # --------------------------------------------------------------------------- SQLite write transactions
@@ -566,14 +566,14 @@ def test_referent_must_be_an_account_of_the_learners_site(session, sites):
     for bad, message in ((987_654, "compte inconnu"), (stranger.user_id, "site du stagiaire")):
         with pytest.raises(ValidationError) as exc:
             register_learner(session, trainer, tpm, referent_id=bad)
-        assert message in exc.value.errors["référent(e)"]
+        assert message in exc.value.errors["referent_id"]
         session.rollback()
     learner = register_learner(session, trainer, tpm, referent_id=colleague.user_id)
     session.commit()
     assert learner.referent_id == colleague.user_id
     with pytest.raises(ValidationError) as exc:
         update_learner(session, trainer, learner.id, referent_id=987_654)
-    assert "compte inconnu" in exc.value.errors["référent(e)"]
+    assert "compte inconnu" in exc.value.errors["referent_id"]
     session.rollback()
     assert (
         create_learner
@@ -593,7 +593,7 @@ def test_follow_up_cannot_be_postponed_to_the_past(session, sites):
     session.commit()
     with pytest.raises(ValidationError) as exc:
         reschedule(session, officer, i.id, dt.date(2020, 1, 1))
-    assert "passé" in exc.value.errors["Échéance"]
+    assert "passé" in exc.value.errors["next_action_due"]
     session.rollback()
     assert reschedule(session, officer, i.id, TODAY).next_action_due == TODAY
     done = mark_done(session, officer, i.id, note="Rendez-vous pris le 3")

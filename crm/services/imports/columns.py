@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm.labels import COMPANY_FIELD_FR
 from crm.reference import fold
 
 KINDS = ("sites", "companies", "contacts", "offers", "learners", "interactions", "placements")
@@ -208,24 +209,15 @@ KIND_FILE_STEMS = {
     "placements": "periodes",
 }
 
+_NOT_COLUMNS = ("size_band", "site_id", "owner_id", "notes", "status")
+
 # The French header written in templates for each canonical column (each one is
 # read back through ALIASES / the canonical names: see header_map).
 HEADERS_FR = {
-    "ref": "Référence",
-    "name": "Raison sociale",
-    "siret": "SIRET",
-    "naf": "Code NAF",
-    "sector": "Secteur",
-    "address": "Adresse",
-    "postcode": "Code postal",
-    "city": "Ville",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "phone": "Téléphone",
-    "email": "Courriel",
-    "website": "Site web",
+    # the company columns carry the company form's labels (crm/labels.py)
+    **{c: COMPANY_FIELD_FR[c] for c in COMPANY_FIELD_FR if c not in _NOT_COLUMNS},
     "site": "Site",
-    "status": "Statut",
+    "status": COMPANY_FIELD_FR["status"],
     "company_ref": "Réf entreprise",
     "first_name": "Prénom",
     "last_name": "Nom de famille",

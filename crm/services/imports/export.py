@@ -35,9 +35,7 @@ def export_frame(session: Session, actor: Actor, kind: str) -> pd.DataFrame:
         for s in session.scalars(select(Site).order_by(Site.name)):
             rows.append({c: getattr(s, c) for c in cols})
     elif kind == "companies":
-        for c in session.scalars(
-            select(Company).where(Company.merged_into_id.is_(None)).order_by(Company.name)
-        ):
+        for c in session.scalars(select(Company).where(Company.is_live).order_by(Company.name)):
             d = {k: getattr(c, k) for k in cols if k != "site"}
             d["site"] = c.site.name if c.site else None
             rows.append(d)

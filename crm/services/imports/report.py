@@ -57,4 +57,4 @@ class ImportReport:
 
 def errors_text(exc: ValidationError) -> str:
     """A row's reason: "field : rule" pairs joined by "; "."""
-    return "; ".join(f"{k} : {m}" for k, m in exc.errors.items())
+    return "; ".join(f"{k} : {m}" for k, m in exc.labelled().items())

@@ -15,11 +15,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
+from crm.labels import OUTCOME_FR, OUTCOME_UNKNOWN_FR
 from crm.models import (
     POSITIVE_OUTCOMES,
     Company,
     Learner,
-    Outcome,
     Placement,
     RomeJob,
     Site,
@@ -36,12 +36,7 @@ from crm.services.stats.scope import (
     sector_clause,
 )
 
-OUTCOME_COLUMNS = {
-    Outcome.EMPLOYMENT.value: "Emploi",
-    Outcome.APPRENTICESHIP.value: "Alternance",
-    Outcome.TRAINING.value: "Formation qualifiante",
-    Outcome.NONE.value: "Sans solution",
-}
+OUTCOME_COLUMNS = OUTCOME_FR  # outcome code → its column title
 
 
 # --------------------------------------------------------------------------- (a) school report
@@ -287,7 +282,7 @@ def outcomes(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFr
         pos = sum(v for k, v in c.items() if k in positive)
         rec = {"Site": name, "Sorties": exits}
         rec.update({label: c.get(k, 0) for k, label in OUTCOME_COLUMNS.items()})
-        rec["Non renseignée"] = c.get(None, 0)
+        rec[OUTCOME_UNKNOWN_FR] = c.get(None, 0)
         rec["Sorties positives"] = pos
         rec["Taux de sorties positives (%)"] = round(100 * pos / exits, 1) if exits else None
         records.append(rec)

@@ -1,5 +1,8 @@
 """Geography services for the pages: coordinates for maps, the "Géocodage" worklist, fixes.
 
+The geocoding itself (cache, provider, commune fallback) is crm.geo; these are the
+access-checked functions pages call.
+
 Plain functions (session, actor, ...): authorize first, validate, write, audit;
 the caller commits. Audit events hold ids and field names, never addresses.
 """
@@ -21,11 +24,11 @@ from crm.geo.geocoding import (
     geocode_entity,
     set_manual_pin,
 )
+from crm.labels import ENTITY_FR
 from crm.models import Company, GeoPrecision, Learner, Offer, Site
 
 KINDS = ("company", "site", "offer", "learner")
 TO_FIX = (GeoPrecision.NONE.value, GeoPrecision.COMMUNE.value)
-KIND_FR = {"company": "Entreprise", "site": "Site", "offer": "Offre", "learner": "Stagiaire"}
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ def _load(session: Session, actor: Actor, kind: str, obj_id: int):
         raise NotFound(f"Type d'enregistrement inconnu : {kind}.")
     obj = session.get(model, obj_id)
     if obj is None:
-        raise NotFound(f"{KIND_FR[kind]} introuvable.")
+        raise NotFound(f"{ENTITY_FR[kind]} introuvable.")
     if kind == "learner":
         authorize(actor, Perm.LEARNER_WRITE, obj.site_id)
     elif kind == "site":
@@ -195,7 +198,7 @@ def fix_address(
     if kind == "offer":
         raise ValidationError(
             {
-                "adresse": "une offre n'a pas d'adresse propre : corrigez celle de l'entreprise ou placez un repère."
+                "address": "une offre n'a pas d'adresse propre : corrigez celle de l'entreprise ou placez un repère."
             }
         )
     address = (address or "").strip() or None
@@ -203,9 +206,9 @@ def fix_address(
     city = (city or "").strip() or None
     errors: dict[str, str] = {}
     if postcode and not (postcode.isdigit() and len(postcode) == 5):
-        errors["code postal"] = "5 chiffres attendus (ex. 83000)."
+        errors["postcode"] = "5 chiffres attendus (ex. 83000)."
     if not city and not postcode:
-        errors["ville"] = "la ville ou le code postal est nécessaire pour placer l'adresse."
+        errors["city"] = "la ville ou le code postal est nécessaire pour placer l'adresse."
     if errors:
         raise ValidationError(errors)
     changed = [
@@ -241,7 +244,6 @@ def drop_pin(
 
 __all__ = [
     "KINDS",
-    "KIND_FR",
     "PlacedCompany",
     "ToFix",
     "company_locations",
