@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
@@ -172,16 +173,22 @@ def show_chart(chart) -> None:
 
 
 # --------------------------------------------------------------------------- exports
-def _audit_export(table: str, fmt: str) -> None:
-    try:
+def _audited(build: Callable[[], bytes], table: str, fmt: str) -> Callable[[], bytes]:
+    """The file builder of a download button, recording the export when the file is made.
+
+    The buttons build their file only when clicked (deferred data) and do not rerun the
+    page (``on_click="ignore"``): a rerun triggered by the click raced with the deferred
+    download, which then never arrived (seen in Chromium on a loaded machine). No file
+    leaves without its audit row: if the audit cannot be written, the download fails.
+    """
+
+    def make() -> bytes:
+        data = build()
         with db_session() as session:
             record_export(session, actor, table, fmt, filters)
-    except PasserelleError as exc:  # pragma: no cover - managers and admins may export
-        show_error(exc)
+        return data
 
-
-def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    return to_xlsx_bytes(sheets)
+    return make
 
 
 def downloads(key: str, df: pd.DataFrame, title: str) -> None:
@@ -190,21 +197,19 @@ def downloads(key: str, df: pd.DataFrame, title: str) -> None:
     b1, b2, _ = st.columns([1, 1, 4])
     b1.download_button(
         "Télécharger (CSV)",
-        data=functools.partial(to_csv_bytes, df),
+        data=_audited(functools.partial(to_csv_bytes, df), key, "csv"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"dl_csv_{key}",
-        on_click=_audit_export,
-        args=(key, "csv"),
+        on_click="ignore",
     )
     b2.download_button(
         "Télécharger (XLSX)",
-        data=functools.partial(_xlsx, {title: df}),
+        data=_audited(functools.partial(to_xlsx_bytes, {title: df}), key, "xlsx"),
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"dl_xlsx_{key}",
-        on_click=_audit_export,
-        args=(key, "xlsx"),
+        on_click="ignore",
     )
 
 
@@ -216,14 +221,12 @@ def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
         st.info("Aucune donnée pour ces filtres.")
         return
     ids = _company_ids(df)
-    dates = {
-        c: st.column_config.DateColumn(format="DD/MM/YYYY") for c in df.columns if _is_date(df[c])
-    }
+    shown, dates = _for_display(df)
     if ids is None:
-        st.dataframe(df, hide_index=True, width="stretch", column_config=dates)
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=dates)
     else:
         event = st.dataframe(
-            df,
+            shown,
             hide_index=True,
             width="stretch",
             column_config=dates,
@@ -237,6 +240,21 @@ def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
             open_company(ids[row])
         st.caption("Cliquez sur une ligne pour ouvrir la fiche de l'entreprise.")
     downloads(key, df, title)
+
+
+def _for_display(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The table as shown: dates as JJ/MM/AAAA, empty cells empty (never "None")."""
+    shown = df.copy()
+    dates = {}
+    for c in df.columns:
+        if _is_date(df[c]):
+            if df[c].isna().any():  # a date column with gaps (e.g. the Total row): as text
+                shown[c] = df[c].map(fmt_date)
+            else:
+                dates[c] = st.column_config.DateColumn(format="DD/MM/YYYY")
+        elif df[c].dtype == object:
+            shown[c] = df[c].where(df[c].notna(), "")
+    return shown, dates
 
 
 def _is_date(col: pd.Series) -> bool:
@@ -277,13 +295,12 @@ def quarterly_report() -> bytes:
 q_from, q_to = period_preset("last_quarter", today)
 st.download_button(
     f"Rapport trimestriel (XLSX, {fmt_date(q_from)} – {fmt_date(q_to)})",
-    data=quarterly_report,
+    data=_audited(quarterly_report, "quarterly_report", "xlsx"),
     file_name=f"rapport_trimestriel_{q_from:%Y}_T{(q_from.month - 1) // 3 + 1}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="dl_quarterly",
     type="primary",
-    on_click=_audit_export,
-    args=("quarterly_report", "xlsx"),
+    on_click="ignore",
 )
 
 # --------------------------------------------------------------------------- KPIs

@@ -21,6 +21,9 @@ def test_manager_lands_on_dashboard_with_kpis_tables_and_filters(demo_sqlite_url
     report = at.dataframe[0].value
     assert list(report["Site"])[-1] == "Total"
     assert len(report) == 5
+    # Empty cells are empty, never "None" (the Total row has no opening date).
+    assert report["Ouverture"].iloc[-1] == ""
+    assert not report.isna().any().any()
     # Narrow to one site and one sector: the tables follow.
     tpm_id = sites.value[sites.options.index("TPM")]  # options are labels, values site ids
     sites.set_value([tpm_id]).run()
