@@ -173,6 +173,14 @@ def demo_sqlite_url(tmp_path_factory, migrated_sqlite_template) -> str:
     return url
 
 
+@pytest.fixture
+def demo_copy(demo_sqlite_url, tmp_path) -> str:
+    """A private copy of the demo database, for tests that write (a login audits too)."""
+    dst = tmp_path / "demo.db"
+    shutil.copy(Path(make_url(demo_sqlite_url).database), dst)
+    return f"sqlite:///{dst}"
+
+
 @pytest.fixture(scope="session")
 def demo_pg_url(pg_databases) -> str:
     url = pg_databases.create("demo")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 
@@ -13,13 +10,6 @@ from tests.support.browser import chromium_page, login, streamlit_server
 pytestmark = pytest.mark.browser
 
 ADMIN_TITLES = ("Journal d'audit", "Utilisateurs", "Paramètres")
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def _nav_labels(page) -> list[str]:

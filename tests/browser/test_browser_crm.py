@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_officer_logs_contact_and_sees_followup(demo_copy, tmp_path):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -14,14 +11,6 @@ from crm.models import AuditEvent
 from tests.support.browser import chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    src = urlparse(demo_sqlite_url).path
-    dst = tmp_path / "demo.db"
-    shutil.copy(src, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_manager_opens_dashboard_and_downloads_school_report_csv(demo_copy, tmp_path):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 
@@ -12,14 +9,6 @@ from tests.browser.test_browser_officer import click_first_row
 from tests.support.browser import chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    src = urlparse(demo_sqlite_url).path
-    dst = tmp_path / "demo.db"
-    shutil.copy(src, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_officer_logs_in_lists_companies_and_opens_one(demo_copy, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from urllib.parse import urlparse
 
 import pytest
@@ -13,13 +12,6 @@ from playwright.sync_api import expect
 from tests.support.browser import chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_companies_page_draws_the_map_without_external_requests(demo_copy, tmp_path):

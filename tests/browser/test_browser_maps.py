@@ -5,9 +5,6 @@ Writes docs/img/map_dashboard.png, map_company.png and map_suggestions.png.
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 
@@ -18,13 +15,6 @@ pytestmark = pytest.mark.browser
 IMG = ROOT / "docs" / "img"
 # Port 9 (discard) on localhost: nothing listens, the tile probe fails at once.
 UNREACHABLE_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def _map_shot(page, name: str) -> None:

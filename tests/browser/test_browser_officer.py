@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -20,13 +18,6 @@ from tests.support.browser import chromium_page, login, streamlit_server
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PASSERELLE_SHOTS")  # set to a folder to keep the screenshots
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def company_id(url: str, name: str) -> int:

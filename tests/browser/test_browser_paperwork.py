@@ -3,9 +3,7 @@ carrying the learner's name) from « Conventions et documents »."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -18,13 +16,6 @@ from tests.support.paperwork import pdf_text
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def _in_progress_placement(url: str, username: str):

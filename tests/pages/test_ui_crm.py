@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from urllib.parse import urlparse
 
-import pytest
 from sqlalchemy import func, select
 
 from crm.db import make_engine, make_session_factory
 from crm.models import AuditEvent, Company, Interaction, Offer, User
 from tests.support.ui import app_as, open_page
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def query(url, fn):

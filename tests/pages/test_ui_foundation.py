@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
-import pytest
 from sqlalchemy import select
 
 from crm.db import make_engine, make_session_factory
 from crm.models import Company
 from tests.support.ui import app_as, open_page
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    """A login writes audit events: not into the demo database other tests compare."""
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_login_page_first_then_companies(demo_copy, monkeypatch):

@@ -4,8 +4,6 @@ bounds, literal user text, ?entreprise=ID links, remembered filters, ended offer
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import select
@@ -16,13 +14,6 @@ from pages._forms import md_escape
 from tests.support.ui import app_as, open_page
 
 MARKDOWN = "[lien](https://exemple.fr) **URGENT**"
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def db(url, fn):

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from urllib.parse import urlparse
 
-import pytest
 from sqlalchemy import func, select
 
 from crm.db import make_engine, make_session_factory
@@ -14,13 +11,6 @@ from crm.models import Learner, Offer, Placement, Site
 from crm.services.placements import SEAT_HOLDING_STATUSES
 from tests.pages.test_geo_pages import assert_offline, decks, layer
 from tests.support.ui import actor_for, app_as, open_page
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def _db(url):

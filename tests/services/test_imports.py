@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from sqlalchemy import func, select
 
@@ -338,13 +335,6 @@ def test_cli_limits_and_progress(db_url, tmp_path):
 
 
 # --------------------------------------------------------------------------- page
-
-
-@pytest.fixture
-def demo_copy(demo_sqlite_url, tmp_path) -> str:
-    dst = tmp_path / "demo.db"
-    shutil.copy(urlparse(demo_sqlite_url).path, dst)
-    return f"sqlite:///{dst}"
 
 
 def test_page_limits_kinds_and_templates(demo_copy, monkeypatch):
