@@ -117,17 +117,14 @@ def check_password_strength(password: str, username: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- users
 
-# Column lengths of the users table: SQLite does not enforce VARCHAR lengths, so
-# the service does, with a French message, on every backend.
-USER_TEXT_LIMITS = {"username": "identifiant", "display_name": "nom affiché", "email": "courriel"}
-
 
 def check_user_lengths(errors: dict[str, str], **values: str | None) -> None:
-    """Add a French error for each value longer than its ``users`` column."""
+    """Add a French error for each value longer than its ``users`` column (SQLite does not
+    enforce VARCHAR lengths: the service does, on every backend)."""
     for name, value in values.items():
         limit = User.__table__.c[name].type.length
         if value and len(value) > limit:
-            errors[USER_TEXT_LIMITS.get(name, name)] = f"{len(value)} caractères, {limit} au plus."
+            errors[name] = f"{len(value)} caractères, {limit} au plus."
 
 
 def create_user(
@@ -145,7 +142,7 @@ def create_user(
     check_user_lengths(errors, username=username, display_name=display_name)
     if not username:
         errors["username"] = "l'identifiant est obligatoire."
-    elif "identifiant" in errors:
+    elif "username" in errors:
         pass
     elif session.scalar(select(User).where(User.username == username)):
         errors["username"] = f"l'identifiant « {username} » existe déjà."
@@ -344,9 +341,12 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     """A user changes their own password (the old one is checked)."""
     user = session.get(User, actor.user_id) if actor.user_id else None
     if user is None or not verify_password(user.password_hash, old_password):
-        raise ValidationError({"mot de passe actuel": "incorrect."})
-    check_password_strength(new_password, user.username)
+        raise ValidationError({"current_password": "incorrect."})
+    try:
+        check_password_strength(new_password, user.username)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.errors["password"]}) from None
     if old_password == new_password:
-        raise ValidationError({"nouveau mot de passe": "doit être différent de l'actuel."})
+        raise ValidationError({"new_password": "doit être différent de l'actuel."})
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()

@@ -136,6 +136,13 @@ AUDIT_ACTION_FR = {
 FIELD_FR = {
     "username": "Identifiant",
     "password": "Mot de passe",
+    "current_password": "Mot de passe actuel",
+    "new_password": "Nouveau mot de passe",
+    "account": "Compte",
+    "file": "Fichier",
+    "merge": "Fusion",
+    "job": "Métier",
+    "place": "Lieu",
     "display_name": "Nom affiché",
     "email": "Courriel",
     "role": "Rôle",
@@ -272,6 +279,33 @@ LEARNER_FIELD_FR = {
     "support_notes": "notes d'accompagnement",
     "referent_id": "référent(e)",
     "ref": "référence",
+}
+
+# A placement's fields (and booking rules) as its forms and import reports name them.
+PLACEMENT_FIELD_FR = {
+    "learner_id": "Stagiaire",
+    "offer_id": "Offre",
+    "company_id": "Entreprise",
+    "tutor_id": "Tuteur",
+    "kind": "Type",
+    "status": "Statut",
+    "dates": "Dates",
+    "age": "Âge",
+    "overlap": "Période",
+    "cancel_reason": "Motif",
+    "tutor_rating": "Évaluation du tuteur",
+    "outcome": "Sortie",
+}
+# A convention's facts and signatures (paperwork) as its page names them.
+PAPERWORK_FIELD_FR = {
+    "objective": "Objectif",
+    "weekly_hours": "Durée hebdomadaire",
+    "hours_done": "Heures effectuées",
+    "signer_role": "Signataire",
+    "signed_on": "Date de signature",
+    "paperwork": "Convention",
+    "scan": "Scan",
+    "kind": "Document",
 }
 
 MATCHING_WEIGHT_FR = {

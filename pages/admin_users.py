@@ -54,7 +54,7 @@ with st.expander("Créer un compte", expanded=bool(create_form.errors)):
         email = f.text_input(
             "Courriel (connexion avec le compte de l'école)", "email", column=User.email
         )
-        role = f.selectbox("Rôle", "role", ROLES, format_func=ROLE_FR.get, errors=("rôle",))
+        role = f.selectbox("Rôle", "role", ROLES, format_func=ROLE_FR.get)
         site_names = st.multiselect(
             "Sites", list(sites.values()), key=f.key("sites"), placeholder=PLACEHOLDER_MULTI
         )

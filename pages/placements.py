@@ -180,7 +180,6 @@ if p.status in ("in_progress", "done"):
             rating_options,
             index=rating_options.index(p.tutor_rating),
             format_func=lambda v: "Pas de note" if v is None else f"{v} / 5",
-            errors=("évaluation du tuteur",),
             placeholder=PLACEHOLDER,
         )
         feedback = f.text_area(
@@ -201,7 +200,7 @@ if p.status in ("in_progress", "done"):
             outcome_options,
             index=outcome_options.index(p.outcome or ""),
             format_func=lambda o: "—" if o == "" else OUTCOME_FR[o],
-            errors=("sortie", "statut"),
+            errors=("status",),
             placeholder=PLACEHOLDER,
         )
         submitted = st.form_submit_button("Enregistrer l'évaluation")

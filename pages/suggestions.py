@@ -1,7 +1,5 @@
 """Suggestions: where can this learner go, soon, that fits the project? Ranked offers with reasons."""
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +7,7 @@ from crm.auth import Perm
 from crm.errors import CapacityError, PasserelleError
 from crm.labels import MOBILITY_MODE_FR
 from crm.services.learners import list_learners, rome_options, sites_for
-from crm.services.matching import suggestions_for
+from crm.services.matching import search_window, suggestions_for
 from crm.services.placements import book_placement, booking_options, default_period
 from matching.commute import reachable_km
 from pages._format import DATE_FORMAT, PLACEHOLDER, job_label, learner_label
@@ -78,15 +76,15 @@ def propose_dialog(actor, learner_id, learner_name, sg, options, earliest) -> No
         c1, c2 = st.columns(2)
         with c1:
             start = f.date_input(
-                "Début", "start_date", value=start0, format=DATE_FORMAT, errors=("dates", "âge")
+                "Début", "start_date", value=start0, format=DATE_FORMAT, errors=("dates", "age")
             )
         with c2:
             end = f.date_input(
-                "Fin", "end_date", value=end0, format=DATE_FORMAT, errors=("période",)
+                "Fin", "end_date", value=end0, format=DATE_FORMAT, errors=("overlap",)
             )
         tutor_id = f.selectbox(
             "Tuteur dans l'entreprise",
-            "tutor",
+            "tutor_id",
             tutor_ids,
             index=tutor_ids.index(default_tutor) if default_tutor in tutor_ids else None,
             format_func=lambda i: (
@@ -190,14 +188,12 @@ st.caption(
     )
 )
 
-today = dt.date.today()
 with st.expander("Filtres", expanded=False):
     f1, f2, f3 = st.columns(3)
-    default_from = max(learner.available_from or today, today)
-    default_to = learner.available_to or default_from + dt.timedelta(days=90)
+    default_from, default_to = search_window(learner)
     period = f1.date_input(
         "Période",
-        value=(default_from, max(default_to, default_from)),
+        value=(default_from, default_to),
         format="DD/MM/YYYY",
         key=f"suggest_period_{learner_id}",
     )

@@ -73,7 +73,7 @@ def _import(args) -> int:
     try:
         size = args.file.stat().st_size
     except OSError:
-        raise ValidationError({"Fichier": f"introuvable ou illisible : {args.file}"}) from None
+        raise ValidationError({"file": f"introuvable ou illisible : {args.file}"}) from None
     check_upload_size(size)  # before reading anything
     data = args.file.read_bytes()
     show = sys.stderr.isatty() if args.progress is None else args.progress

@@ -139,8 +139,7 @@ def offer_records(session: Session, today: dt.date) -> list[OfferRecord]:
             Company.latitude,
             Company.longitude,
             Company.status,
-            Company.retired_at,
-            Company.merged_into_id,
+            Company.is_live,
         )
         .join(Company, Offer.company_id == Company.id)
         .where(or_(Offer.end_date.is_(None), Offer.end_date >= today))
@@ -171,16 +170,13 @@ def offer_records(session: Session, today: dt.date) -> list[OfferRecord]:
         c_lat,
         c_lon,
         c_status,
-        retired_at,
-        merged_into,
+        c_live,
     ) in rows:
         active = (
             o_status == open_status
             and (paused_until is None or paused_until < today)
             and c_status != inactive
-            # Company.is_live, on the plain columns of this row:
-            and retired_at is None
-            and merged_into is None
+            and bool(c_live)
         )
         out.append(
             OfferRecord(
@@ -287,6 +283,19 @@ def matching_run(session: Session, today: dt.date | None = None) -> MatchingRun:
     return MatchingRun(
         offer_index(session, today), load_weights(session), today, _transit_timetable()
     )
+
+
+# A learner with no availability end date: suggestions look this many days ahead.
+SEARCH_WINDOW_DAYS = 90
+
+
+def search_window(learner: Learner, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The period the suggestions search by default: the learner's availability, never
+    before today, ending ``SEARCH_WINDOW_DAYS`` after its start when it has no end."""
+    today = today or dt.date.today()
+    start = max(learner.available_from or today, today)
+    end = learner.available_to or start + dt.timedelta(days=SEARCH_WINDOW_DAYS)
+    return start, max(start, end)
 
 
 def _learner_in_scope(session: Session, actor: Actor, learner_id: int) -> Learner:

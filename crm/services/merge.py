@@ -56,14 +56,14 @@ def merge_companies(session: Session, actor: Actor, keep_id: int, drop_id: int) 
     record keeps its own rows, pointing at the kept one through merged_into_id).
     """
     if keep_id == drop_id:
-        raise ValidationError({"Fusion": "Choisissez deux fiches différentes."})
+        raise ValidationError({"merge": "Choisissez deux fiches différentes."})
     keep = get_or_404(session, Company, keep_id, "Entreprise")
     drop = get_or_404(session, Company, drop_id, "Entreprise")
     authorize(actor, Perm.COMPANY_MERGE, keep.site_id)
     authorize(actor, Perm.COMPANY_MERGE, drop.site_id)
     for c in (keep, drop):
         if not c.is_live:
-            raise ValidationError({"Fusion": f"« {c.name} » est déjà fusionnée ou retirée."})
+            raise ValidationError({"merge": f"« {c.name} » est déjà fusionnée ou retirée."})
     moved = {}
     for model in (Contact, Interaction, Offer, Placement):
         result = session.execute(

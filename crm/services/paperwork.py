@@ -29,6 +29,7 @@ from crm.auth import Actor, Perm, authorize
 from crm.db import expect_version
 from crm.errors import NotFound, PermissionDenied, ValidationError
 from crm.labels import (
+    PAPERWORK_FIELD_FR,
     PAPERWORK_KIND_FR,
     PAPERWORK_STATUS_FR,
     PLACEMENT_OBJECTIVE_FR,
@@ -75,6 +76,11 @@ AFTER_SIGNATURE_FIELDS = frozenset({"hours_done"})
 PDF_MAGIC = b"%PDF-"
 EVALUATION_DUE_DAYS = 7  # an evaluation is due from a week before the end of the period
 HAND_ENTRY = "____________________ (à compléter à la main)"
+
+
+def _invalid(errors: dict[str, str]) -> ValidationError:
+    """A refusal keyed by paperwork field (French names: ``PAPERWORK_FIELD_FR``)."""
+    return ValidationError(errors, PAPERWORK_FIELD_FR)
 
 
 class PaperworkIncomplete(ValidationError):
@@ -392,7 +398,7 @@ def save_facts(
     pw = r.paperwork
     unknown = sorted(set(facts) - set(FACT_FIELDS))
     if unknown:
-        raise ValidationError({name: "champ inconnu." for name in unknown})
+        raise _invalid({name: "champ inconnu." for name in unknown})
     errors: dict[str, str] = {}
     values: dict[str, object] = {}
     for name, raw in facts.items():
@@ -402,7 +408,7 @@ def save_facts(
             elif raw in PLACEMENT_OBJECTIVE_FR:
                 values[name] = raw
             else:
-                errors["objectif"] = f"valeur inconnue « {raw} »."
+                errors["objective"] = f"valeur inconnue « {raw} »."
         elif name in ("weekly_hours", "hours_done"):
             if raw in (None, ""):
                 values[name] = None
@@ -413,8 +419,7 @@ def save_facts(
                 number = -1.0
             high = 48 if name == "weekly_hours" else 2000
             if not 0 < number <= high:
-                label = "durée hebdomadaire" if name == "weekly_hours" else "heures effectuées"
-                errors[label] = f"un nombre d'heures entre 0 et {high}."
+                errors[name] = f"un nombre d'heures entre 0 et {high}."
             else:
                 values[name] = round(number, 2)
         elif name in ("activities", "risks", "protective_equipment"):
@@ -430,12 +435,12 @@ def save_facts(
         else:
             values[name] = _clean_text(raw, 300)
     if errors:
-        raise ValidationError(errors)
+        raise _invalid(errors)
     changed = [name for name, value in values.items() if getattr(pw, name) != value]
     if pw.status == PaperworkStatus.SIGNED and set(changed) - AFTER_SIGNATURE_FIELDS:
-        raise ValidationError(
+        raise _invalid(
             {
-                "convention": "déjà signée : ses termes ne changent plus (seules les heures effectuées)."
+                "paperwork": "déjà signée : ses termes ne changent plus (seules les heures effectuées)."
             }
         )
     for name in changed:
@@ -460,19 +465,19 @@ def record_signature(
     """Record that ``role`` signed the convention on ``signed_on``; returns the new status."""
     r = _load_for_write(session, actor, placement_id)
     if role not in SIGNER_ROLE_FR:
-        raise ValidationError({"signataire": f"rôle inconnu « {role} »."})
+        raise _invalid({"signer_role": f"rôle inconnu « {role} »."})
     required = required_signers(r.placement, r.learner)
     if role not in required:
-        raise ValidationError(
+        raise _invalid(
             {
-                "signataire": "pas de représentant légal : le stagiaire est majeur au début de la période."
+                "signer_role": "pas de représentant légal : le stagiaire est majeur au début de la période."
             }
         )
     missing = missing_facts(r, _kind_of(r))
     if missing:
         raise PaperworkIncomplete(_kind_of(r), missing)
     if not isinstance(signed_on, dt.date) or signed_on > dt.date.today() + dt.timedelta(days=1):
-        raise ValidationError({"date de signature": "une date passée ou du jour."})
+        raise _invalid({"signed_on": "une date passée ou du jour."})
     existing = r.signatures.get(role)
     if existing is None:
         existing = PaperworkSignature(placement_id=r.placement.id, role=role)
@@ -494,7 +499,7 @@ def remove_signature(session: Session, actor: Actor, placement_id: int, role: st
     """Undo a signature recorded by mistake (only before the period starts)."""
     r = _load_for_write(session, actor, placement_id)
     if r.placement.status in (PlacementStatus.IN_PROGRESS, PlacementStatus.DONE):
-        raise ValidationError({"signataire": "la période a commencé : la convention reste signée."})
+        raise _invalid({"signer_role": "la période a commencé : la convention reste signée."})
     signature = r.signatures.pop(role, None)
     if signature is None:
         raise NotFound("Aucune signature de ce signataire.")
@@ -516,9 +521,7 @@ def upload_scan(
     r = _load_for_write(session, actor, placement_id)
     check_upload_size(data, "scan")
     if not bytes(data[:1024]).lstrip().startswith(PDF_MAGIC) or b"%%EOF" not in bytes(data[-2048:]):
-        raise ValidationError(
-            {"scan": "ce fichier n'est pas un PDF : déposez le scan au format PDF."}
-        )
+        raise _invalid({"scan": "ce fichier n'est pas un PDF : déposez le scan au format PDF."})
     name = (filename or "convention.pdf").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     scan = PaperworkScan(
         placement_id=r.placement.id,
@@ -594,9 +597,9 @@ def ensure_signed_for_start(
         if r.paperwork.status == PaperworkStatus.TO_PREPARE
         else "signature(s) manquante(s) : " + ", ".join(absent)
     )
-    raise ValidationError(
+    raise _invalid(
         {
-            "convention": f"non signée ({detail}) : la période ne peut pas passer « en cours ». "
+            "paperwork": f"non signée ({detail}) : la période ne peut pas passer « en cours ». "
             "Un administrateur peut forcer le passage en indiquant un motif."
         }
     )
@@ -1043,7 +1046,7 @@ def generate(session: Session, actor: Actor, placement_id: int, kind: str) -> by
 
     placement, learner = _load_for_read(session, actor, placement_id)
     if kind not in KINDS:
-        raise ValidationError({"document": f"type inconnu « {kind} » ({', '.join(KINDS)})."})
+        raise _invalid({"kind": f"type inconnu « {kind} » ({', '.join(KINDS)})."})
     r = _records(session, placement, learner)
     _refresh_status(session, r)
     missing = missing_facts(r, kind)

@@ -29,7 +29,7 @@ from crm.errors import (
     PermissionDenied,
     ValidationError,
 )
-from crm.labels import PLACEMENT_STATUS_FR, label
+from crm.labels import PLACEMENT_FIELD_FR, PLACEMENT_STATUS_FR, label
 from crm.models import (
     SEAT_HOLDING_STATUSES,
     Company,
@@ -75,9 +75,14 @@ def _status_fr(status: str) -> str:
     return label(PLACEMENT_STATUS_FR, status).lower()
 
 
+def _invalid(errors: dict[str, str]) -> ValidationError:
+    """A refusal keyed by placement field (French names: ``PLACEMENT_FIELD_FR``)."""
+    return ValidationError(errors, PLACEMENT_FIELD_FR)
+
+
 def _impossible_transition(previous: str, target: str) -> ValidationError:
-    return ValidationError(
-        {"statut": f"passage de « {_status_fr(previous)} » à « {_status_fr(target)} » impossible."}
+    return _invalid(
+        {"status": f"passage de « {_status_fr(previous)} » à « {_status_fr(target)} » impossible."}
     )
 
 
@@ -168,7 +173,7 @@ def _check_booking(
     company = session.get(Company, company_id) if company_id is not None else None
     errors: dict[str, str] = {}
     if learner.status != LearnerStatus.ACTIVE:
-        errors["stagiaire"] = "ce stagiaire n'est plus en parcours."
+        errors["learner_id"] = "ce stagiaire n'est plus en parcours."
     if start is None or end is None or end < start:
         errors["dates"] = "la date de fin doit suivre la date de début."
     else:
@@ -183,7 +188,7 @@ def _check_booking(
             )
         age = learner.age_on(start)
         if offer is not None and not offer.open_to_minors and (age is None or age < 18):
-            errors["âge"] = "cette offre n'accueille pas de mineurs."
+            errors["age"] = "cette offre n'accueille pas de mineurs."
         overlap = (
             select(func.count())
             .select_from(Placement)
@@ -197,16 +202,16 @@ def _check_booking(
         if placement_id is not None:
             overlap = overlap.where(Placement.id != placement_id)
         if session.scalar(overlap):
-            errors["période"] = "ce stagiaire a déjà une période sur ces dates."
+            errors["overlap"] = "ce stagiaire a déjà une période sur ces dates."
     if offer is not None and (
         offer.status != OfferStatus.OPEN
         or (offer.paused_until is not None and start is not None and offer.paused_until >= start)
     ):
-        errors["offre"] = "cette offre n'est pas ouverte (en pause ou fermée)."
+        errors["offer_id"] = "cette offre n'est pas ouverte (en pause ou fermée)."
     if company is None or company.status == PartnerStatus.INACTIVE or not company.is_live:
-        errors["entreprise"] = "cette entreprise n'est plus active."
+        errors["company_id"] = "cette entreprise n'est plus active."
     if errors:
-        raise ValidationError(errors)
+        raise _invalid(errors)
     if offer is not None and _seats_taken(session, offer.id, placement_id) >= offer.seats:
         raise CapacityError(NO_SEAT_MESSAGE)
     return learner, offer, company
@@ -317,7 +322,7 @@ def book_placement(
     if tutor_id is not None:
         tutor = session.get(Contact, tutor_id)
         if tutor is None or tutor.company_id != offer.company_id or not tutor.is_active:
-            raise ValidationError({"tuteur": "choisissez un contact actif de cette entreprise."})
+            raise _invalid({"tutor_id": "choisissez un contact actif de cette entreprise."})
     placement = Placement(
         learner_id=learner.id,
         offer_id=offer.id,
@@ -376,13 +381,13 @@ def change_status(
     try:
         target = PlacementStatus(new_status)
     except ValueError:
-        raise ValidationError({"statut": f"statut inconnu « {new_status} »."}) from None
+        raise _invalid({"status": f"statut inconnu « {new_status} »."}) from None
     if target not in TRANSITIONS[PlacementStatus(placement.status)]:
         raise _impossible_transition(placement.status, target.value)
     if target == PlacementStatus.CANCELLED:
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationError({"motif": "indiquez le motif de l'annulation."})
+            raise _invalid({"cancel_reason": "indiquez le motif de l'annulation."})
         placement.cancel_reason = reason[:300]
     if not correct_history:
         _check_status_dates(target.value, placement.start_date, placement.end_date)
@@ -420,12 +425,12 @@ def _check_status_dates(
     """« en cours » only from the start date; « terminée » only from the end date."""
     today = today or dt.date.today()
     if status == PlacementStatus.IN_PROGRESS and start is not None and today < start:
-        raise ValidationError(
-            {"statut": f"la période ne commence que le {start:%d/%m/%Y} : pas encore « en cours »."}
+        raise _invalid(
+            {"status": f"la période ne commence que le {start:%d/%m/%Y} : pas encore « en cours »."}
         )
     if status == PlacementStatus.DONE and end is not None and today < end:
-        raise ValidationError(
-            {"statut": f"la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."}
+        raise _invalid(
+            {"status": f"la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."}
         )
 
 
@@ -453,29 +458,29 @@ def record_follow_up(
     _check_correction(actor, correct_history)
     errors: dict[str, str] = {}
     if tutor_rating is not None and not (isinstance(tutor_rating, int) and 1 <= tutor_rating <= 5):
-        errors["évaluation du tuteur"] = "une note de 1 à 5."
+        errors["tutor_rating"] = "une note de 1 à 5."
     if outcome not in (None, ""):
         try:
             outcome = Outcome(outcome).value
         except ValueError:
-            errors["sortie"] = f"valeur inconnue « {outcome} »."
+            errors["outcome"] = f"valeur inconnue « {outcome} »."
     if (tutor_rating is not None or outcome) and placement.status not in (
         PlacementStatus.IN_PROGRESS,
         PlacementStatus.DONE,
     ):
-        errors["statut"] = "l'évaluation et la sortie se saisissent pendant ou après la période."
+        errors["status"] = "l'évaluation et la sortie se saisissent pendant ou après la période."
     elif (
         (tutor_rating is not None or outcome)
         and not correct_history
         and placement.end_date is not None
         and dt.date.today() < placement.end_date
     ):
-        errors["statut"] = (
+        errors["status"] = (
             f"l'évaluation et la sortie se saisissent à partir de la fin de la période "
             f"({placement.end_date:%d/%m/%Y})."
         )
     if errors:
-        raise ValidationError(errors)
+        raise _invalid(errors)
     changed = []
     updates = {
         "tutor_rating": tutor_rating,
@@ -528,9 +533,9 @@ def _check_imported_status(
     """
     if existing is None:
         if status == PlacementStatus.IN_PROGRESS.value:
-            raise ValidationError(
+            raise _invalid(
                 {
-                    "statut": "une nouvelle période ne peut pas être importée « en cours » : "
+                    "status": "une nouvelle période ne peut pas être importée « en cours » : "
                     "sa convention doit d'abord être signée. Importez-la « confirmée », "
                     "faites signer la convention, puis passez-la « en cours »."
                 }
@@ -542,9 +547,9 @@ def _check_imported_status(
     if status not in reachable_statuses(previous):
         raise _impossible_transition(previous, status)  # closed, or backwards
     if status == PlacementStatus.CANCELLED.value:
-        raise ValidationError(
+        raise _invalid(
             {
-                "statut": "une annulation demande un motif : annulez la période depuis sa "
+                "status": "une annulation demande un motif : annulez la période depuis sa "
                 "fiche (Suivi des périodes), pas par un import."
             }
         )
@@ -590,22 +595,22 @@ def upsert_placement(
     try:
         status = PlacementStatus(status).value
     except ValueError:
-        errors["statut"] = f"statut inconnu « {status} »."
+        errors["status"] = f"statut inconnu « {status} »."
     try:
         kind = PlacementKind(kind).value
     except ValueError:
-        errors["type"] = f"type de période inconnu « {kind} »."
+        errors["kind"] = f"type de période inconnu « {kind} »."
     offer = session.get(Offer, offer_id) if offer_id is not None else None
     if offer_id is not None and (offer is None or offer.company_id != company_id):
-        errors["offre"] = "offre inconnue pour cette entreprise."
+        errors["offer_id"] = "offre inconnue pour cette entreprise."
     if session.get(Company, company_id) is None:
-        errors["entreprise"] = "entreprise inconnue."
+        errors["company_id"] = "entreprise inconnue."
     if start_date is None or end_date is None:
         errors["dates"] = "les dates de début et de fin sont obligatoires."
     elif end_date < start_date:
         errors["dates"] = "la date de fin doit suivre la date de début."
     if errors:
-        raise ValidationError(errors)
+        raise _invalid(errors)
     _check_status_dates(status, start_date, end_date)
     _check_imported_status(session, actor, existing, status)
     values = {
@@ -652,9 +657,9 @@ def _check_booking_for_import(session: Session, values: dict, existing: Placemen
         if values["status"] != PlacementStatus.DONE:
             raise
         # A finished period is history: only the rules that held when it was booked.
-        kept = {k: m for k, m in exc.errors.items() if k in ("dates", "âge", "période")}
+        kept = {k: m for k, m in exc.errors.items() if k in ("dates", "age", "overlap")}
         if kept:
-            raise ValidationError(kept) from None
+            raise _invalid(kept) from None
         offer_id = values["offer_id"]
         if offer_id is not None:
             offer = session.get(Offer, offer_id)

@@ -169,7 +169,9 @@ def purge_learners(
     if months < 1:
         from crm.errors import ValidationError
 
-        raise ValidationError({"mois": "la durée de conservation doit être d'au moins 1 mois."})
+        raise ValidationError(
+            {"retention_months": "la durée de conservation doit être d'au moins 1 mois."}
+        )
     today = today or dt.date.today()
     cutoff = months_before(today, months)
     learners = list(

@@ -121,7 +121,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> No
     authorize(actor, Perm.USER_ADMIN)
     user = _get(session, user_id)
     if not active and user.id == actor.user_id:
-        raise ValidationError({"compte": "vous ne pouvez pas désactiver votre propre compte."})
+        raise ValidationError({"account": "vous ne pouvez pas désactiver votre propre compte."})
     user.is_active = active
     if active:
         user.failed_logins = 0
@@ -154,7 +154,7 @@ def set_role_and_sites(
     try:
         role_value = Role(role)
     except ValueError:
-        errors["rôle"] = f"rôle inconnu « {role} »."
+        errors["role"] = f"rôle inconnu « {role} »."
         role_value = None
     sites = list(session.scalars(select(Site).where(Site.id.in_(site_ids)))) if site_ids else []
     if len(sites) != len(set(site_ids)):
@@ -162,7 +162,7 @@ def set_role_and_sites(
     if role_value not in (None, Role.ADMIN) and not sites:
         errors["sites"] = "un site au moins est nécessaire pour ce rôle."
     if user.id == actor.user_id and role_value not in (None, Role.ADMIN):
-        errors["rôle"] = "vous ne pouvez pas retirer votre propre rôle d'administrateur."
+        errors["role"] = "vous ne pouvez pas retirer votre propre rôle d'administrateur."
     if errors:
         raise ValidationError(errors)
     old_role = user.role
@@ -194,6 +194,6 @@ def set_email(session: Session, actor: Actor, user_id: int, email: str | None) -
     if errors:
         raise ValidationError(errors)
     if value and "@" not in value:
-        raise ValidationError({"courriel": "adresse invalide."})
+        raise ValidationError({"email": "adresse invalide."})
     user.email = value
     audit.record(session, actor, "update", "user", user.id, fields=["email"])

@@ -166,6 +166,7 @@ def test_trainer_day(base, db, context):
     type_date(dialog, "Fin", "01/01/2020")
     dialog.get_by_role("button", name="Confirmer la proposition").click()
     expect(dialog.get_by_text("Rien n'a été enregistré")).to_be_visible()
+    expect(dialog.get_by_text("la date de fin doit suivre la date de début.")).to_be_visible()
     assert date_of(dialog, "Fin") == "01/01/2020"
     assert date_of(dialog, "Début") == start
     # Fixed: booked.

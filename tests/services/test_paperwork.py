@@ -212,7 +212,7 @@ def test_signature_workflow_minor_needs_the_legal_representative(session, sites)
     # Terms of a signed convention no longer change; hours done still may.
     with pytest.raises(ValidationError) as exc:
         pw.save_facts(session, trainer, r.placement.id, {"daily_hours": "9h-17h"})
-    assert "déjà signée" in exc.value.errors["convention"]
+    assert "déjà signée" in exc.value.errors["paperwork"]
     pw.save_facts(session, trainer, r.placement.id, {"hours_done": 60})
     audit = session.scalars(
         select(AuditEvent.details).where(AuditEvent.action == "paperwork.signature")
@@ -226,7 +226,7 @@ def test_adult_has_no_legal_representative_signature(session, sites):
     pw.save_facts(session, SYSTEM, r.placement.id, FACTS)
     with pytest.raises(ValidationError) as exc:
         pw.record_signature(session, SYSTEM, r.placement.id, "legal_rep", dt.date.today())
-    assert "majeur" in exc.value.errors["signataire"]
+    assert "majeur" in exc.value.errors["signer_role"]
     with pytest.raises(ValidationError):
         pw.save_facts(session, SYSTEM, r.placement.id, {"weekly_hours": "soixante"})
 
@@ -242,7 +242,7 @@ def test_en_cours_needs_a_signed_convention_admin_override_audited(session, site
     session.commit()
     with pytest.raises(ValidationError) as exc:
         change_status(session, trainer, r.placement.id, "in_progress")
-    message = exc.value.errors["convention"]
+    message = exc.value.errors["paperwork"]
     assert "non signée" in message and "la structure d'accueil" in message
     session.rollback()
     assert session.get(Placement, r.placement.id).status == "confirmed"

@@ -155,8 +155,9 @@ def test_password_policy_applies_to_creation_reset_and_change(session, sites, pa
         user_service.reset_password(session, SYSTEM, uid, password)
     session.rollback()
     actor = Actor.from_user(session.get(User, uid))
-    with pytest.raises(ValidationError, match=reason):
+    with pytest.raises(ValidationError, match=reason) as exc:
         change_password(session, actor, "un-vrai-secret-42", password)
+    assert str(exc.value).startswith("Nouveau mot de passe : ")  # which of the two fields
     session.rollback()
 
 
@@ -180,16 +181,18 @@ def test_demo_password_passes_the_policy():
 
 def test_user_text_lengths_are_refused_in_french(session, sites):
     for fields, label in (
-        ({"username": "u" * 81}, "identifiant"),
-        ({"display_name": "d" * 121}, "nom affiché"),
-        ({"email": "e" * 195 + "@e2c.fr"}, "courriel"),
+        ({"username": "u" * 81}, "Identifiant"),
+        ({"display_name": "d" * 121}, "Nom affiché"),
+        ({"email": "e" * 195 + "@e2c.fr"}, "Courriel"),
     ):
         kw = {"username": "nora", **fields}
         with pytest.raises(ValidationError) as exc:
             user_service.add_user(
                 session, SYSTEM, role="trainer", password="mot-de-passe-1", site_names=["TPM"], **kw
             )
-        assert label in exc.value.errors and "au plus" in exc.value.errors[label]
+        (field,) = fields  # keyed by the English field name, shown with its French name
+        assert "au plus" in exc.value.errors[field]
+        assert str(exc.value).startswith(f"{label} : ")
         session.rollback()
     assert session.scalar(select(func.count()).select_from(User)) == 0
     uid = _add(session, "u" * 80)  # the limit itself is fine
@@ -213,3 +216,21 @@ def test_success_resets_the_counter_and_lock_expires(session, sites, monkeypatch
     user = authenticate(session, "nora", "mot-de-passe-1", now=later)
     session.commit()
     assert user.failed_logins == 0 and user.locked_until is None and user.last_login_at == later
+
+
+def test_account_errors_name_the_field_in_french(session, sites):
+    uid = _add(session, "nora.martin.e2c", password="un-vrai-secret-42")
+    admin = _add(session, "admin.e2c", password="un-vrai-secret-43")
+    session.get(User, admin).role = "admin"
+    session.commit()
+    admin_actor = Actor.from_user(session.get(User, admin))
+    with pytest.raises(ValidationError) as exc:
+        user_service.set_role_and_sites(session, admin_actor, uid, "boss", [])
+    assert set(exc.value.errors) == {"role"}
+    assert exc.value.labelled() == {"Rôle": "rôle inconnu « boss »."}
+    with pytest.raises(ValidationError) as exc:
+        user_service.set_active(session, admin_actor, admin, False)
+    assert str(exc.value) == "Compte : vous ne pouvez pas désactiver votre propre compte."
+    with pytest.raises(ValidationError) as exc:
+        change_password(session, admin_actor, "pas-le-bon", "un-autre-secret-44")
+    assert str(exc.value) == "Mot de passe actuel : incorrect."

@@ -285,7 +285,7 @@ def test_import_follows_the_status_rules_of_the_period_page(session, booking_wor
     with pytest.raises(ValidationError) as page_error:
         change_status(session, booking_world, placement.id, "in_progress")
     session.rollback()
-    assert str(page_error.value.errors["convention"]) in report.rejected[0].reason
+    assert str(page_error.value.errors["paperwork"]) in report.rejected[0].reason
     assert session.get(Placement, placement.id).status == "confirmed"
     # Signed: it starts.
     mark_convention_signed(session, placement.id)
@@ -614,7 +614,7 @@ def test_status_changes_follow_the_dates_unless_an_admin_corrects(session, sites
     session.commit()
     with pytest.raises(ValidationError) as exc:
         change_status(session, trainer, p.id, "in_progress")
-    assert "pas encore « en cours »" in exc.value.errors["statut"]
+    assert "pas encore « en cours »" in exc.value.errors["status"]
     session.rollback()
     with pytest.raises(PermissionDenied):
         change_status(session, trainer, p.id, "in_progress", correct_history=True)
@@ -623,11 +623,11 @@ def test_status_changes_follow_the_dates_unless_an_admin_corrects(session, sites
     session.commit()
     with pytest.raises(ValidationError) as exc:  # the evaluation waits for the end
         record_follow_up(session, trainer, p.id, tutor_rating=4, outcome="employment")
-    assert "fin de la période" in exc.value.errors["statut"]
+    assert "fin de la période" in exc.value.errors["status"]
     session.rollback()
     with pytest.raises(ValidationError) as exc:
         change_status(session, trainer, p.id, "done")
-    assert "pas encore « terminée »" in exc.value.errors["statut"]
+    assert "pas encore « terminée »" in exc.value.errors["status"]
     session.rollback()
     # Feedback without a rating during the period: no rating is invented.
     record_follow_up(session, trainer, p.id, tutor_feedback="Bon début")

@@ -144,7 +144,7 @@ class BulkPlan:
         except IntegrityError:
             raise ValidationError(
                 {
-                    "Fichier": "conflit avec une donnée enregistrée entre-temps "
+                    "file": "conflit avec une donnée enregistrée entre-temps "
                     "(référence en double ?) : rien n'a été importé, réessayez."
                 }
             ) from None

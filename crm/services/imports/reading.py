@@ -31,7 +31,7 @@ def max_upload_bytes() -> int:
     return get_settings().max_upload_mb * 1024 * 1024
 
 
-def check_upload_size(data: bytes | bytearray | memoryview | int, field: str = "Fichier") -> None:
+def check_upload_size(data: bytes | bytearray | memoryview | int, field: str = "file") -> None:
     """Refuse (French ValidationError) an upload over the byte limit, or empty.
 
     ``data`` is the upload or its size in bytes: the CLI checks the file's size
@@ -57,7 +57,7 @@ def max_rows() -> int:
 def _too_many_rows(limit: int) -> ValidationError:
     return ValidationError(
         {
-            "Fichier": f"fichier trop long : {limit} lignes au plus par import "
+            "file": f"fichier trop long : {limit} lignes au plus par import "
             "(réglage PASSERELLE_IMPORT_MAX_ROWS). Découpez-le en plusieurs fichiers. "
             "Rien n'a été importé."
         }
@@ -123,7 +123,7 @@ def _read_xlsx(data: bytes, limit: int) -> Table:
         df = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl", nrows=limit + 1)
     except Exception as exc:
         raise ValidationError(
-            {"Fichier": f"Classeur XLSX illisible ({type(exc).__name__})."}
+            {"file": f"Classeur XLSX illisible ({type(exc).__name__})."}
         ) from None
     df = df.astype(object).where(pd.notna(df), None)
     headers = [str(h).strip() for h in df.columns]
@@ -165,7 +165,7 @@ def _read_csv(text: str, limit: int) -> Table:
                 else "guillemets ou séparateurs mal formés"
             )
             raise ValidationError(
-                {"Fichier": f"Ligne {first_line + 1} illisible ({reason}) : rien n'a été importé."}
+                {"file": f"Ligne {first_line + 1} illisible ({reason}) : rien n'a été importé."}
             ) from None
         start, end = first_line, state["next"]  # physical lines [start, end)
         first_line = end
@@ -186,7 +186,7 @@ def _read_csv(text: str, limit: int) -> Table:
             raise _too_many_rows(limit)
     if header is None:
         raise ValidationError(
-            {"Fichier": "Fichier vide : la première ligne doit nommer les colonnes."}
+            {"file": "Fichier vide : la première ligne doit nommer les colonnes."}
         )
     return Table(header, rows, refused)
 

@@ -410,7 +410,7 @@ def prospects_for_learner(
         )
     codes = (rome,) if rome else tuple(learner.project_codes)
     if not codes:
-        raise ValidationError({"Métier": "le stagiaire n'a pas de projet (code ROME)."})
+        raise ValidationError({"job": "le stagiaire n'a pas de projet (code ROME)."})
     modes = tuple(learner.mobility_modes) or ("transit",)
     max_minutes = float(learner.max_commute_min or 45)
     reach = reachable_km(max_minutes, modes)
@@ -449,9 +449,9 @@ def prospects_near(
         site = get_or_404(session, Site, site_id, "Site")
         latitude, longitude = site.latitude, site.longitude
     if latitude is None or longitude is None:
-        raise ValidationError({"Lieu": "coordonnées inconnues."})
+        raise ValidationError({"place": "coordonnées inconnues."})
     if not codes or not all(codes):
-        raise ValidationError({"Métier": "choisissez un métier (code ROME)."})
+        raise ValidationError({"job": "choisissez un métier (code ROME)."})
     radius_km = float(radius_km)
     # Everything inside the radius stays in: the time budget is the radius by the slowest mode.
     budget = float(np.max(commute_minutes(np.array([radius_km]), modes)[0])) + 1.0

@@ -362,7 +362,7 @@ def import_sirene(
     if missing:
         from crm.errors import ValidationError
 
-        raise ValidationError({"fichier": "colonnes SIRENE manquantes : " + ", ".join(missing)})
+        raise ValidationError({"file": "colonnes SIRENE manquantes : " + ", ".join(missing)})
     usecols = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in header]
     report.missing_columns = [c for c in OPTIONAL_COLUMNS if c not in header]
     upsert = _upsert_statement(engine.dialect.name)
