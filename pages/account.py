@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from crm import audit
-from crm.auth import MIN_PASSWORD_LENGTH, change_password
+from crm.auth import MIN_PASSWORD_LENGTH
 from crm.errors import PasserelleError
 from crm.labels import ROLE_FR
-from crm.services import sessions
+from crm.services import users
 from pages._ui import TOKEN_KEY, db_session, require_actor, show_error
 
 actor = require_actor()
@@ -33,12 +32,9 @@ if submitted:
     else:
         try:
             with db_session() as session:
-                change_password(session, actor, old, new)
-                # Other browsers/tabs logged in with the old password must log in again.
-                ended = sessions.revoke_all_for_user(
-                    session, actor.user_id, keep_token=st.session_state.get(TOKEN_KEY)
+                ended = users.change_own_password(
+                    session, actor, old, new, keep_token=st.session_state.get(TOKEN_KEY)
                 )
-                audit.record(session, actor, "password_change", "user", actor.user_id)
             st.success(
                 "Mot de passe changé."
                 + (f" {ended} autre(s) session(s) ouverte(s) fermée(s)." if ended else "")

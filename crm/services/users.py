@@ -1,7 +1,8 @@
-"""User administration (admin only): list, create, disable/enable, reset password, role and sites.
+"""User administration (admin only): list, create, disable/enable, reset password, role and
+sites; and a user's change of their own password.
 
-Every function checks ``Perm.USER_ADMIN`` first and records an audit event with
-ids and field names only: never a password, never a hash.
+Every admin function checks ``Perm.USER_ADMIN`` first. Every change records an audit
+event with ids and field names only: never a password, never a hash.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from crm.auth import (
     Actor,
     Perm,
     authorize,
+    change_password,
     check_password_strength,
     check_user_lengths,
     create_user,
@@ -197,3 +199,23 @@ def set_email(session: Session, actor: Actor, user_id: int, email: str | None) -
         raise ValidationError({"email": "adresse invalide."})
     user.email = value
     audit.record(session, actor, "update", "user", user.id, fields=["email"])
+
+
+def change_own_password(
+    session: Session,
+    actor: Actor,
+    old_password: str,
+    new_password: str,
+    *,
+    keep_token: str | None = None,
+) -> int:
+    """The actor changes their own password (the current one checked, the policy applied).
+
+    Every other session of the account ends (other browsers logged in with the old
+    password), except ``keep_token``'s (the tab where it was changed). Returns how many
+    sessions ended.
+    """
+    change_password(session, actor, old_password, new_password)
+    ended = sessions.revoke_all_for_user(session, actor.user_id, keep_token=keep_token)
+    audit.record(session, actor, "password_change", "user", actor.user_id)
+    return ended

@@ -1,12 +1,14 @@
-"""AppTest: session timeout, single sign-on button, admin pages."""
+"""AppTest: session timeout, single sign-on button, admin pages, own password change."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from crm.auth import verify_password
+from crm.demo import DEMO_PASSWORD
 from crm.models import User, utcnow
 from tests.support.ui import app_as, open_page, session_token_for
 
@@ -176,3 +178,30 @@ def test_admin_audit_page_lists_and_filters(demo_sqlite_url, monkeypatch, tmp_pa
     at.selectbox(key="audit_action").select("login").run()
     assert set(at.dataframe[0].value["Action"]) == {"Connexion"}
     assert "admin" in set(at.dataframe[0].value["Utilisateur"])  # this login, among earlier ones
+
+
+def _password_form(at, old: str, new: str, again: str) -> None:
+    fields = {t.label.split(" (")[0]: t for t in at.text_input}
+    fields["Mot de passe actuel"].input(old)
+    fields["Nouveau mot de passe"].input(new)
+    fields["Confirmer le nouveau mot de passe"].input(again)
+    next(b for b in at.button if b.label == "Changer le mot de passe").click().run()
+
+
+def test_own_password_change_names_the_wrong_field_then_succeeds(demo_copy, monkeypatch):
+    at = open_page(app_as(demo_copy, monkeypatch, "trainer"), "pages/account.py")
+    assert not at.exception and at.title[0].value == "Mon compte"
+    _password_form(at, "pas-le-bon-mot", "un-nouveau-secret-2026", "un-nouveau-secret-2026")
+    shown = [m.value for m in at.markdown]
+    assert "- **Mot de passe actuel** : incorrect." in shown, shown
+    _password_form(at, DEMO_PASSWORD, "court", "court")
+    shown = [m.value for m in at.markdown]
+    assert any(m.startswith("- **Nouveau mot de passe** : au moins") for m in shown), shown
+    _password_form(at, DEMO_PASSWORD, "un-nouveau-secret-2026", "un-nouveau-secret-2026")
+    assert not at.exception
+    assert at.success[0].value.startswith("Mot de passe changé.")
+    engine = create_engine(demo_copy)
+    with Session(engine) as s:
+        user = s.scalar(select(User).where(User.username == "trainer"))
+        assert verify_password(user.password_hash, "un-nouveau-secret-2026")
+    engine.dispose()

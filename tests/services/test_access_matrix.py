@@ -1010,7 +1010,10 @@ def _register_establishment(c: Call) -> str:
     return est.siret
 
 # Public functions of crm/services taking (session, actor) that need no entry, with the reason.
-NOT_ACCESS_CONTROLLED: dict[str, str] = {}
+NOT_ACCESS_CONTROLLED: dict[str, str] = {
+    "users.change_own_password": "acts on the actor's own account only (its current "
+    "password checked): no other user or site can be named",
+}
 
 
 # --------------------------------------------------------------------------- world and runner

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from crm.auth import change_password, hash_password
-from crm.models import Role, User, UserSession, utcnow
+from crm.auth import hash_password
+from crm.models import AuditEvent, Role, User, UserSession, utcnow
 from crm.services import sessions, users
 from pages import _session_http
 from tests.factories import make_actor
@@ -117,11 +117,16 @@ def test_role_or_sites_change_and_password_reset_end_sessions(session, sites, tr
 def test_own_password_change_keeps_this_tab_and_ends_the_others(session, trainer):
     mine, _ = _login(session, trainer)
     other, _ = _login(session, trainer)
-    change_password(session, trainer, "un-mot-de-passe-long", "encore-plus-long-2026")
-    sessions.revoke_all_for_user(session, trainer.user_id, keep_token=mine)
+    ended = users.change_own_password(
+        session, trainer, "un-mot-de-passe-long", "encore-plus-long-2026", keep_token=mine
+    )
     session.commit()
+    assert ended == 1
     assert sessions.resolve(session, mine) is not None
     assert sessions.resolve(session, other) is None
+    event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.entity_id) == ("password_change", trainer.user_id)
+    assert "encore" not in str(event.details or "")  # never the password
 
 
 def test_old_ended_sessions_are_deleted_at_the_next_login(session, trainer):
