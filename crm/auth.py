@@ -32,6 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from crm import audit
 from crm.actor import ROLE_PERMISSIONS, SYSTEM, Actor, Perm  # noqa: F401 (re-exported)
 from crm.config import get_settings
 from crm.errors import AuthenticationError, PermissionDenied, ValidationError
@@ -254,8 +255,8 @@ def authenticate(
     Every refusal raises the same :class:`AuthenticationError` (see
     :func:`login_failed_message`) after the same work: one argon2 verification,
     against a dummy hash when the user does not exist. Failures are counted in
-    the database at once (their own transaction); on success the caller commits
-    (last login time, counter reset). Call it first in a new unit of work (on
+    the database at once (their own transaction); on success the login is audited
+    and the caller commits (last login time, counter reset, audit event). Call it first in a new unit of work (on
     SQLite, a session that already read in its transaction cannot then write).
     """
     now = now or utcnow()
@@ -296,6 +297,7 @@ def authenticate(
     user = session.get(User, row.id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    audit.record(session, Actor.from_user(user), "login", "user", user.id, method="password")
     return user
 
 
@@ -310,7 +312,8 @@ def actor_for_sso(session: Session, email: str | None, now: dt.datetime | None =
     """Map an identity from the school's single sign-on (OIDC) to a local account.
 
     The e-mail must match exactly one active local user (case-insensitive); the role
-    and sites come from that local account. The caller commits (last login time).
+    and sites come from that local account. The login is audited; the caller commits
+    (last login time, audit event).
     """
     address = (email or "").strip().casefold()
     if not address:
@@ -334,7 +337,9 @@ def actor_for_sso(session: Session, email: str | None, now: dt.datetime | None =
     if not user.is_active:
         raise AuthenticationError("Ce compte est désactivé. Contactez un administrateur.")
     user.last_login_at = now or utcnow()
-    return Actor.from_user(user)
+    actor = Actor.from_user(user)
+    audit.record(session, actor, "login", "user", user.id, method="sso")
+    return actor
 
 
 def change_password(session: Session, actor: Actor, old_password: str, new_password: str) -> None:

@@ -9,7 +9,6 @@ available for accounts without single sign-on (e.g. the emergency admin).
 
 import streamlit as st
 
-from crm import audit
 from crm.auth import Actor, actor_for_sso, authenticate
 from crm.errors import AuthenticationError
 from pages._state import LOGOUT_REASON
@@ -35,7 +34,6 @@ def _sso_block() -> None:
     with db_session() as session:
         try:
             actor = actor_for_sso(session, user.get("email"))
-            audit.record(session, actor, "login", "user", actor.user_id, method="sso")
         except AuthenticationError as exc:
             error = str(exc)
     if error:
@@ -58,7 +56,6 @@ def _password_form() -> None:
         with db_session() as session:  # commits failed attempts too (lockout counter)
             try:
                 actor = Actor.from_user(authenticate(session, username, password))
-                audit.record(session, actor, "login", "user", actor.user_id, method="password")
             except AuthenticationError as exc:
                 error = str(exc)
         if error:

@@ -53,6 +53,12 @@ def test_lockout_after_repeated_failures_with_clear_message(session, sites, monk
     assert str(exc.value) == refused
     user = authenticate(session, "nora", "mot-de-passe-1", now=now + dt.timedelta(minutes=16))
     assert user.username == "nora" and user.failed_logins == 0
+    session.commit()
+    # Only the successful login is in the audit trail, with its method.
+    logins = session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).all()
+    assert [(e.entity_id, e.actor_name, e.details) for e in logins] == [
+        (user.id, "nora", {"method": "password"})
+    ]
 
 
 def test_admin_services_disable_enable_reset_role(session, sites):
@@ -112,6 +118,9 @@ def test_actor_for_sso_maps_email_to_local_account(session, sites):
     actor = actor_for_sso(session, "  nora.martin@E2C-VAR.fr ")
     assert actor.user_id == uid and actor.role == Role.TRAINER
     assert actor.site_ids == frozenset({tpm.id})
+    session.commit()
+    login = session.scalar(select(AuditEvent).where(AuditEvent.action == "login"))
+    assert (login.entity_id, login.details) == (uid, {"method": "sso"})
     with pytest.raises(AuthenticationError, match="Aucun compte Passerelle"):
         actor_for_sso(session, "inconnu@e2c-var.fr")
     with pytest.raises(AuthenticationError, match="adresse"):
