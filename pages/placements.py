@@ -8,7 +8,14 @@ from crm.errors import PasserelleError
 from crm.labels import OUTCOME_FR, PLACEMENT_STATUS_FR
 from crm.models import split_list
 from crm.services.learners import skill_options
-from crm.services.placements import TRANSITIONS, change_status, list_placements, record_follow_up
+from crm.services.placements import (
+    TRANSITIONS,
+    change_status,
+    evaluation_refusal,
+    list_placements,
+    record_follow_up,
+    status_date_refusal,
+)
 from pages._format import PLACEHOLDER, PLACEHOLDER_MULTI
 from pages._forms import Form, md_escape, selected_row
 from pages._ui import db_session, fmt_date, require_actor, show_error
@@ -146,6 +153,10 @@ def _done(message: str) -> None:
 
 next_statuses = [s.value for s in TRANSITIONS[p.status] if s.value != "cancelled"]
 for status in next_statuses:
+    too_early = status_date_refusal(status, p.start_date, p.end_date)
+    if too_early:  # the service would refuse it: say why instead of offering it
+        st.caption(f"« {PLACEMENT_STATUS_FR[status]} » : {too_early}")
+        continue
     if st.button(f"Passer à « {PLACEMENT_STATUS_FR[status]} »", key=f"to_{status}_{pid}"):
         try:
             with db_session() as session:
@@ -171,6 +182,9 @@ if "cancelled" in {s.value for s in TRANSITIONS[p.status]}:
 
 if p.status in ("in_progress", "done"):
     st.markdown("**Évaluation du tuteur et sortie**")
+    not_yet = evaluation_refusal(p.status, p.end_date)  # rating and outcome: from the end
+    if not_yet:
+        st.caption(f"Note et sortie : {not_yet}")
     f = Form(f"evaluation_{pid}")
     with f:
         rating_options = [None, 1, 2, 3, 4, 5]
@@ -181,6 +195,7 @@ if p.status in ("in_progress", "done"):
             index=rating_options.index(p.tutor_rating),
             format_func=lambda v: "Pas de note" if v is None else f"{v} / 5",
             placeholder=PLACEHOLDER,
+            disabled=bool(not_yet),
         )
         feedback = f.text_area(
             "Appréciation du tuteur", "tutor_feedback", value=p.tutor_feedback or ""
@@ -202,6 +217,7 @@ if p.status in ("in_progress", "done"):
             format_func=lambda o: "—" if o == "" else OUTCOME_FR[o],
             errors=("status",),
             placeholder=PLACEHOLDER,
+            disabled=bool(not_yet),
         )
         submitted = st.form_submit_button("Enregistrer l'évaluation")
     if submitted:

@@ -108,14 +108,14 @@ def shoot(base: str, out: Path, roles: tuple[str, ...]) -> list[Path]:
                 target = out / f"{role}-{slug(title)}.png"
                 page.screenshot(path=str(target), full_page=True)
                 written.append(target)
-                print(f"{target.relative_to(ROOT)}")
+                print(target)
             for name, action in EXTRA.get(role, []):
                 if action(page, base):
                     target = out / f"{role}-{name}.png"
                     page.wait_for_timeout(2500)
                     page.screenshot(path=str(target), full_page=True)
                     written.append(target)
-                    print(f"{target.relative_to(ROOT)}")
+                    print(target)
             context.close()
         browser.close()
     return written

@@ -419,19 +419,37 @@ def _check_correction(actor: Actor, correct_history: bool) -> None:
         raise PermissionDenied("Seul un administrateur peut corriger l'historique d'une période.")
 
 
-def _check_status_dates(
+def status_date_refusal(
     status: str, start: dt.date | None, end: dt.date | None, today: dt.date | None = None
-) -> None:
-    """« en cours » only from the start date; « terminée » only from the end date."""
+) -> str | None:
+    """Why the dates forbid ``status`` today (French), else None: « en cours » only from
+    the start date, « terminée » only from the end date."""
     today = today or dt.date.today()
     if status == PlacementStatus.IN_PROGRESS and start is not None and today < start:
-        raise _invalid(
-            {"status": f"la période ne commence que le {start:%d/%m/%Y} : pas encore « en cours »."}
-        )
+        return f"la période ne commence que le {start:%d/%m/%Y} : pas encore « en cours »."
     if status == PlacementStatus.DONE and end is not None and today < end:
-        raise _invalid(
-            {"status": f"la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."}
+        return f"la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."
+    return None
+
+
+def _check_status_dates(status: str, start: dt.date | None, end: dt.date | None) -> None:
+    if refusal := status_date_refusal(status, start, end):
+        raise _invalid({"status": refusal})
+
+
+def evaluation_refusal(
+    status: str, end: dt.date | None, today: dt.date | None = None
+) -> str | None:
+    """Why the tutor's rating and the outcome cannot be entered yet (French), else None:
+    only for a period in progress or done, and from its end date."""
+    if status not in (PlacementStatus.IN_PROGRESS, PlacementStatus.DONE):
+        return "l'évaluation et la sortie se saisissent pendant ou après la période."
+    if end is not None and (today or dt.date.today()) < end:
+        return (
+            f"l'évaluation et la sortie se saisissent à partir de la fin de la période "
+            f"({end:%d/%m/%Y})."
         )
+    return None
 
 
 def record_follow_up(
@@ -464,21 +482,12 @@ def record_follow_up(
             outcome = Outcome(outcome).value
         except ValueError:
             errors["outcome"] = f"valeur inconnue « {outcome} »."
-    if (tutor_rating is not None or outcome) and placement.status not in (
-        PlacementStatus.IN_PROGRESS,
-        PlacementStatus.DONE,
-    ):
-        errors["status"] = "l'évaluation et la sortie se saisissent pendant ou après la période."
-    elif (
-        (tutor_rating is not None or outcome)
-        and not correct_history
-        and placement.end_date is not None
-        and dt.date.today() < placement.end_date
-    ):
-        errors["status"] = (
-            f"l'évaluation et la sortie se saisissent à partir de la fin de la période "
-            f"({placement.end_date:%d/%m/%Y})."
+    if tutor_rating is not None or outcome:
+        refusal = evaluation_refusal(
+            placement.status, None if correct_history else placement.end_date
         )
+        if refusal:
+            errors["status"] = refusal
     if errors:
         raise _invalid(errors)
     changed = []

@@ -148,9 +148,10 @@ def test_suggestions_refuse_clearly_when_seat_gone(demo_copy, monkeypatch):
     assert first_key not in [b.key for b in at.button]
 
 
-def test_placements_follow_up(demo_copy, monkeypatch):
-    trainer = actor_for(demo_copy, "trainer")
-    engine, s = _db(demo_copy)
+def _period_in_progress_ending(db_url, end: dt.date) -> int:
+    """The trainer's first period in progress, made to end on ``end``; its id."""
+    trainer = actor_for(db_url, "trainer")
+    engine, s = _db(db_url)
     p = s.scalar(
         select(Placement)
         .join(Learner, Placement.learner_id == Learner.id)
@@ -158,11 +159,16 @@ def test_placements_follow_up(demo_copy, monkeypatch):
         .order_by(Placement.id)
     )
     pid = p.id
-    # The evaluation and « terminée » come at the end of the period: let it end yesterday.
-    p.end_date = min(p.end_date, dt.date.today() - dt.timedelta(days=1))
+    p.end_date = end
     s.commit()
     s.close()
     engine.dispose()
+    return pid
+
+
+def test_placements_follow_up(demo_copy, monkeypatch):
+    # The evaluation and « terminée » come at the end of the period: let it end yesterday.
+    pid = _period_in_progress_ending(demo_copy, dt.date.today() - dt.timedelta(days=1))
     at = app_as(demo_copy, monkeypatch, "trainer")
     at = open_page(at, "pages/placements.py")
     assert not at.exception
@@ -182,6 +188,37 @@ def test_placements_follow_up(demo_copy, monkeypatch):
     engine, s = _db(demo_copy)
     got = s.get(Placement, pid)
     assert (got.status, got.tutor_rating, got.outcome) == ("done", 5, "employment")
+    s.close()
+    engine.dispose()
+
+
+def test_period_not_ended_says_when_it_can_be_closed_and_rated(demo_copy, monkeypatch):
+    end = dt.date.today() + dt.timedelta(days=5)
+    pid = _period_in_progress_ending(demo_copy, end)
+    at = open_page(app_as(demo_copy, monkeypatch, "trainer"), "pages/placements.py")
+    at.selectbox(key="placement_pick").select(pid).run()
+    assert not at.exception
+    # « Terminée » is not offered before the end date; the page says why instead.
+    assert f"to_done_{pid}" not in [b.key for b in at.button]
+    captions = [c.value for c in at.caption]
+    assert (
+        f"« Terminée » : la période se termine le {end:%d/%m/%Y} : pas encore « terminée »."
+        in captions
+    )
+    assert any(c.startswith("Note et sortie : ") and f"{end:%d/%m/%Y}" in c for c in captions)
+    assert at.selectbox(key=f"evaluation_{pid}__tutor_rating").disabled
+    assert at.selectbox(key=f"evaluation_{pid}__outcome").disabled
+    # What can be noted during the period still is.
+    at.text_area(key=f"evaluation_{pid}__tutor_feedback").input("Ponctuel, curieux.")
+    at.button(key=f"FormSubmitter:evaluation_{pid}-Enregistrer l'évaluation").click().run()
+    assert at.success[0].value == "Évaluation enregistrée."
+    engine, s = _db(demo_copy)
+    got = s.get(Placement, pid)
+    assert (got.status, got.tutor_feedback, got.tutor_rating) == (
+        "in_progress",
+        "Ponctuel, curieux.",
+        None,
+    )
     s.close()
     engine.dispose()
 
