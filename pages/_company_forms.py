@@ -12,9 +12,9 @@ import streamlit as st
 
 from crm.auth import Actor, Perm
 from crm.errors import PasserelleError
-from crm.labels import INTERACTION_KIND_FR, PARTNER_STATUS_FR
+from crm.labels import COMPANY_FIELD_FR, INTERACTION_KIND_FR, PARTNER_STATUS_FR
 from crm.models import Company, CompanyStatusChange, Contact, Interaction, Offer
-from crm.services.companies import update_company
+from crm.services.companies import TEXT_FIELDS, update_company
 from crm.services.contacts import create_contact, update_contact
 from crm.services.interactions import log_interaction
 from crm.services.offers import (
@@ -30,17 +30,9 @@ from pages._state import COMPANY_FLASH
 from pages._ui import db_session, show_error
 
 # (field, label, column, extra max_chars for separators typed by users: "362 521 879 00034")
+# (field, French label, column, extra characters allowed while typing: a SIRET's spaces)
 EDIT_FIELDS = [
-    ("name", "Raison sociale", Company.name, 0),
-    ("siret", "SIRET", Company.siret, 3),
-    ("naf", "Code NAF", Company.naf, 0),
-    ("sector", "Secteur", Company.sector, 0),
-    ("address", "Adresse", Company.address, 0),
-    ("postcode", "Code postal", Company.postcode, 0),
-    ("city", "Ville", Company.city, 0),
-    ("phone", "Téléphone", Company.phone, 0),
-    ("email", "Courriel", Company.email, 0),
-    ("website", "Site web", Company.website, 0),
+    (f, COMPANY_FIELD_FR[f], getattr(Company, f), 3 if f == "siret" else 0) for f in TEXT_FIELDS
 ]
 
 

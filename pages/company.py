@@ -12,7 +12,7 @@ from crm.labels import (
     PARTNER_STATUS_FR,
     PLACEMENT_STATUS_FR,
 )
-from crm.services.companies import get_company, list_companies
+from crm.services.companies import form_values, get_company, list_companies
 from pages._company_forms import render_forms
 from pages._format import clean_rows
 from pages._forms import company_label, md_escape
@@ -58,6 +58,7 @@ if company_id is not None and company_id not in companies:
         st.session_state.pop(COMPANY_ID, None)
         st.stop()
 ids = list(companies)
+heading = st.container()  # above the picker: the company's name and status once chosen
 company_id = st.selectbox(
     "Entreprise",
     options=ids,
@@ -66,7 +67,7 @@ company_id = st.selectbox(
     placeholder="Choisissez une entreprise (nom, ville ou SIRET)",
 )
 if company_id is None:
-    st.title("Fiche entreprise")
+    heading.title("Fiche entreprise")
     st.info("Choisissez une entreprise dans la liste.")
     st.stop()
 st.session_state[COMPANY_ID] = company_id
@@ -78,25 +79,7 @@ try:
     with db_session() as session:
         file = get_company(session, actor, company_id)
         c = file.company
-        snapshot = {
-            k: getattr(c, k)
-            for k in (
-                "id",
-                "name",
-                "siret",
-                "naf",
-                "sector",
-                "address",
-                "postcode",
-                "city",
-                "phone",
-                "email",
-                "website",
-                "status",
-                "version",
-                "site_id",
-            )
-        }
+        snapshot = form_values(c)
         contacts_opts = {ct.id: ct.full_name for ct in file.contacts}
         contacts_data = {
             ct.id: {
@@ -139,8 +122,8 @@ except PasserelleError as exc:
     show_error(exc)
     st.stop()
 
-st.title(md_escape(c.name))
-st.caption(
+heading.title(md_escape(c.name))
+heading.caption(
     f"Statut : **{PARTNER_STATUS_FR.get(c.status, c.status)}** — site {md_escape(site_name)} "
     f"— suivi par {md_escape(owner_name)}"
 )

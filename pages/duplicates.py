@@ -6,6 +6,7 @@ import streamlit as st
 from crm.auth import Perm
 from crm.dedupe import DEFAULT_THRESHOLD
 from crm.errors import PasserelleError
+from crm.labels import COMPANY_FIELD_FR
 from crm.services.merge import duplicate_pairs, merge_companies
 from pages._forms import company_label, md_escape
 from pages._ui import db_session, require_actor, show_error
@@ -57,23 +58,13 @@ labels = {k: f"{_label(records[p.a])} ↔ {_label(records[p.b])}" for k, p in en
 k = st.selectbox("Comparer", list(labels), format_func=labels.get, key="dup_pick")
 p = pairs[k]
 ra, rb = records[p.a], records[p.b]
-FIELDS = [
-    ("ref", "Référence"),
-    ("name", "Raison sociale"),
-    ("siret", "SIRET"),
-    ("address", "Adresse"),
-    ("postcode", "Code postal"),
-    ("city", "Ville"),
-    ("phone", "Téléphone"),
-    ("email", "Courriel"),
-    ("website", "Site web"),
-]
+COMPARED = ("ref", "name", "siret", "address", "postcode", "city", "phone", "email", "website")
 st.table(
     pd.DataFrame(
         {
-            "Champ": [label for _, label in FIELDS],
-            "Fiche A": [str(ra.get(f) or "") for f, _ in FIELDS],
-            "Fiche B": [str(rb.get(f) or "") for f, _ in FIELDS],
+            "Champ": [COMPANY_FIELD_FR[f] for f in COMPARED],
+            "Fiche A": [str(ra.get(f) or "") for f in COMPARED],
+            "Fiche B": [str(rb.get(f) or "") for f in COMPARED],
         }
     ).set_index("Champ")
 )

@@ -70,8 +70,20 @@ def _period(page, base) -> bool:
     return True
 
 
+def _company_file(page, base) -> bool:
+    """The file of a company chosen in the picker (identity, contacts, capacity, timeline)."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Fiche entreprise").click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Entreprise").click()
+    page.get_by_role("option").first.click()
+    expect(page.get_by_role("heading", name="Identité")).to_be_visible()
+    return True
+
+
 # Pages shown on a record, after the menu walk: (file name suffix, action).
 EXTRA = {
+    "officer": [("fiche-entreprise-ouverte", _company_file)],
     "trainer": [
         ("suggestions-stagiaire", _learner_suggestions),
         ("proposer", _booking_dialog),

@@ -394,7 +394,32 @@ COMPANY_FIELDS = (
     "notes",
 )
 
+# The identity fields typed as free text, in the order of the company form.
+TEXT_FIELDS = (
+    "name",
+    "siret",
+    "naf",
+    "sector",
+    "address",
+    "postcode",
+    "city",
+    "phone",
+    "email",
+    "website",
+)
+# The fields a companies import file carries (the site by name); size band, officer
+# and notes are kept in Passerelle only.
+IMPORT_FIELDS = tuple(f for f in COMPANY_FIELDS if f not in ("size_band", "owner_id", "notes"))
+
 FIELD_LABELS_FR = COMPANY_FIELD_FR  # public alias (the bulk import reads it)
+
+
+def form_values(company: Company) -> dict:
+    """What the company page's forms start from: its text fields, status, site and the
+    version the edit is checked against."""
+    return {
+        k: getattr(company, k) for k in ("id", "version", "site_id", "status", *TEXT_FIELDS)
+    }
 
 _VALIDATORS = {
     "ref": lambda x: v.text(x, 64),

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from crm.labels import COMPANY_FIELD_FR
 from crm.reference import fold
+from crm.services import companies
 
 KINDS = ("sites", "companies", "contacts", "offers", "learners", "interactions", "placements")
 
 COLUMNS: dict[str, list[str]] = {
     "sites": ["ref", "name", "address", "postcode", "city", "latitude", "longitude"],
-    "companies": [
-        "ref",
-        "name",
-        "siret",
-        "naf",
-        "sector",
-        "address",
-        "postcode",
-        "city",
-        "latitude",
-        "longitude",
-        "phone",
-        "email",
-        "website",
-        "site",
-        "status",
-    ],
+    "companies": ["site" if f == "site_id" else f for f in companies.IMPORT_FIELDS],
     "contacts": [
         "ref",
         "company_ref",
