@@ -383,18 +383,16 @@ def naive_way(url: str) -> tuple[float, dict[str, object]]:
 def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
     sector = tables["partners_by_sector"].iloc[-1]
     return {
-        "learners_entered": int(tables["school_report"].iloc[-1]["Stagiaires entrés"]),
-        "host_companies": int(
-            tables["school_report"].iloc[-1]["Entreprises ayant reçu des stagiaires"]
-        ),
-        "active_partners": int(sector["Actives (12 mois)"]),
-        "new_partners": int(sector["Nouveaux partenaires"]),
-        "occupancy_pct": float(tables["capacity"].iloc[-1]["Taux d'occupation (%)"]),
-        "placements": int(tables["placements_by_site"].iloc[-1]["Stages"]),
+        "learners_entered": int(tables["school_report"].iloc[-1]["learners_entered"]),
+        "host_companies": int(tables["school_report"].iloc[-1]["host_companies"]),
+        "active_partners": int(sector["active_companies"]),
+        "new_partners": int(sector["new_partners"]),
+        "occupancy_pct": float(tables["capacity"].iloc[-1]["occupancy_pct"]),
+        "placements": int(tables["placements_by_site"].iloc[-1]["placements"]),
         "median_days_to_first": float(
-            tables["placements_by_site"].iloc[-1]["Délai médian entrée → 1er stage (jours)"]
+            tables["placements_by_site"].iloc[-1]["median_days_to_first"]
         ),
-        "overdue": int(tables["overdue_followups"]["Relances en retard"].sum()),
+        "overdue": int(tables["overdue_followups"]["overdue"].sum()),
     }
 
 

@@ -10,14 +10,16 @@ import streamlit as st
 
 from crm.auth import Perm
 from crm.errors import PasserelleError
-from crm.labels import OUTCOME_FR, OUTCOME_UNKNOWN_FR
+from crm.labels import STAT_COLUMN_FR
 from crm.services.companies import list_companies
 from crm.services.geo import company_locations
 from crm.services.stats import (
+    OUTCOME_COLUMNS,
     PERIOD_PRESETS,
     TITLES,
     StatsFilters,
     dashboard,
+    french_columns,
     kpis,
     naf_sections,
     period_preset,
@@ -172,6 +174,20 @@ def show_chart(chart) -> None:
     st.altair_chart(chart.configure(locale=FR_LOCALE), width="stretch")
 
 
+def _tip(field: str) -> alt.Tooltip:
+    """A tooltip line showing an English-keyed field under its French column title."""
+    return alt.Tooltip(field, title=STAT_COLUMN_FR[field.split(":")[0]])
+
+
+def _long(df: pd.DataFrame, columns, var_name: str, value_name: str) -> pd.DataFrame:
+    """Per-site columns stacked into rows (for a chart), each named by its French title."""
+    long = df.melt(
+        id_vars="site", value_vars=list(columns), var_name=var_name, value_name=value_name
+    )
+    long[var_name] = long[var_name].map(STAT_COLUMN_FR)
+    return long
+
+
 # --------------------------------------------------------------------------- exports
 def _audited(build: Callable[[], bytes], table: str, fmt: str) -> Callable[[], bytes]:
     """The file builder of a download button, recording the export when the file is made.
@@ -192,8 +208,9 @@ def _audited(build: Callable[[], bytes], table: str, fmt: str) -> Callable[[], b
 
 
 def downloads(key: str, df: pd.DataFrame, title: str) -> None:
-    """CSV and XLSX buttons under a table (files built only when clicked)."""
+    """CSV and XLSX buttons under a table (files built only when clicked, French titles)."""
     name = f"{key}_{date_from:%Y%m%d}_{date_to:%Y%m%d}"
+    df = french_columns(df)
     b1, b2, _ = st.columns([1, 1, 4])
     b1.download_button(
         "Télécharger (CSV)",
@@ -243,7 +260,9 @@ def show_table(key: str, df: pd.DataFrame, title: str | None = None) -> None:
 
 
 def _for_display(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The table as shown: dates as JJ/MM/AAAA, empty cells empty (never "None")."""
+    """The table as shown: French column titles, dates as JJ/MM/AAAA, empty cells empty
+    (never "None")."""
+    df = french_columns(df)
     shown = df.copy()
     dates = {}
     for c in df.columns:
@@ -276,12 +295,10 @@ def _company_index() -> dict[tuple[str | None, str], int | None]:
 
 
 def _company_ids(df: pd.DataFrame) -> list[int | None] | None:
-    if "Entreprise" not in df.columns or "Site" not in df.columns:
+    if "company" not in df.columns or "site" not in df.columns:
         return None
     index = _company_index()
-    return [
-        index.get((site, name)) for site, name in zip(df["Site"], df["Entreprise"], strict=True)
-    ]
+    return [index.get((site, name)) for site, name in zip(df["site"], df["company"], strict=True)]
 
 
 def quarterly_report() -> bytes:
@@ -311,7 +328,7 @@ def _pct(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.1f} %".replace(".", ",")
 
 
-target = tables["school_report"].iloc[-1]["Prévision"]
+target = tables["school_report"].iloc[-1]["target"]
 m = st.columns(5)
 m[0].metric(
     "Stagiaires entrés",
@@ -332,7 +349,7 @@ m[2].metric(
 )
 m[3].metric("Sorties positives", _pct(k["positive_exit_pct"]))
 overdue = tables["overdue_followups"]
-m[4].metric("Relances en retard", int(overdue["Relances en retard"].sum()) if len(overdue) else 0)
+m[4].metric("Relances en retard", int(overdue["overdue"].sum()) if len(overdue) else 0)
 
 # --------------------------------------------------------------------------- tabs
 tabs = st.tabs(
@@ -356,23 +373,22 @@ with tabs[1]:
 
 with tabs[2]:
     cap = tables["capacity"]
-    per_site = cap[cap["Site"] != "Total"]
-    if per_site["Places offertes"].sum():
-        long = per_site.melt(
-            id_vars="Site",
-            value_vars=["Places offertes", "Places occupées"],
-            var_name="Places",
-            value_name="Nombre",
-        )
+    per_site = cap[cap["site"] != "Total"]
+    if per_site["seats_offered"].sum():
+        long = _long(per_site, ["seats_offered", "seats_used"], "kind", "count")
         chart = (
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X("Site:N", title=None),
-                xOffset="Places:N",
-                y=alt.Y("Nombre:Q", title="Places"),
-                color=alt.Color("Places:N", title=None),
-                tooltip=["Site", "Places", "Nombre"],
+                x=alt.X("site:N", title=None),
+                xOffset="kind:N",
+                y=alt.Y("count:Q", title="Places"),
+                color=alt.Color("kind:N", title=None),
+                tooltip=[
+                    _tip("site:N"),
+                    alt.Tooltip("kind:N", title="Places"),
+                    alt.Tooltip("count:Q", title="Nombre"),
+                ],
             )
             .properties(title="Places offertes et occupées par site", height=300)
         )
@@ -382,15 +398,15 @@ with tabs[2]:
 
 with tabs[3]:
     by_month = tables["placements_by_month"]
-    if by_month["Stages"].sum():
+    if by_month["placements"].sum():
         chart = (
             alt.Chart(by_month)
             .mark_bar()
             .encode(
-                x=alt.X("yearmonth(Mois):O", title="Mois", axis=alt.Axis(format="%b %Y")),
-                y=alt.Y("sum(Stages):Q", title="Stages"),
-                color=alt.Color("Site:N"),
-                tooltip=["Mois", "Site", "Stages"],
+                x=alt.X("yearmonth(month):O", title="Mois", axis=alt.Axis(format="%b %Y")),
+                y=alt.Y("sum(placements):Q", title="Stages"),
+                color=alt.Color("site:N", title="Site"),
+                tooltip=[_tip("month:N"), _tip("site:N"), _tip("placements:Q")],
             )
             .properties(title="Stages par mois (date de début)", height=300)
         )
@@ -401,20 +417,23 @@ with tabs[3]:
 
 with tabs[4]:
     out = tables["outcomes"]
-    per_site = out[out["Site"] != "Total"]
-    if per_site["Sorties"].sum():
-        cols = [*OUTCOME_FR.values(), OUTCOME_UNKNOWN_FR]
-        long = per_site.melt(
-            id_vars="Site", value_vars=cols, var_name="Sortie", value_name="Stagiaires"
-        )
+    per_site = out[out["site"] != "Total"]
+    if per_site["exits"].sum():
+        long = _long(per_site, OUTCOME_COLUMNS, "outcome", "learners")
         chart = (
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X("Site:N", title=None),
-                y=alt.Y("Stagiaires:Q", stack="normalize", title="Part des sorties"),
-                color=alt.Color("Sortie:N", sort=cols),
-                tooltip=["Site", "Sortie", "Stagiaires"],
+                x=alt.X("site:N", title=None),
+                y=alt.Y("learners:Q", stack="normalize", title="Part des sorties"),
+                color=alt.Color(
+                    "outcome:N", sort=[STAT_COLUMN_FR[c] for c in OUTCOME_COLUMNS], title="Sortie"
+                ),
+                tooltip=[
+                    _tip("site:N"),
+                    alt.Tooltip("outcome:N", title="Sortie"),
+                    alt.Tooltip("learners:Q", title="Stagiaires"),
+                ],
             )
             .properties(title="Sorties par site", height=300)
         )
@@ -425,24 +444,24 @@ with tabs[4]:
 with tabs[5]:
     activity = tables["officer_activity"]
     if not activity.empty:
-        monthly = activity.assign(Mois=pd.to_datetime(activity["Lundi"]).dt.to_period("M"))
-        monthly = monthly.groupby(["Chargé(e)", "Mois"], as_index=False)["Contacts"].sum()
-        monthly["Mois"] = monthly["Mois"].dt.to_timestamp()
+        monthly = activity.assign(month=pd.to_datetime(activity["monday"]).dt.to_period("M"))
+        monthly = monthly.groupby(["officer", "month"], as_index=False)["contacts"].sum()
+        monthly["month"] = monthly["month"].dt.to_timestamp()
         chart = (
             alt.Chart(monthly)
             .mark_bar()
             .encode(
-                x=alt.X("yearmonth(Mois):O", title=None, axis=alt.Axis(format="%b %y")),
-                y=alt.Y("Contacts:Q", title="Contacts"),
-                color=alt.Color("Chargé(e):N", legend=None),
+                x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %y")),
+                y=alt.Y("contacts:Q", title="Contacts"),
+                color=alt.Color("officer:N", legend=None),
                 tooltip=[
-                    "Chargé(e)",
-                    alt.Tooltip("yearmonth(Mois):T", title="Mois", format="%B %Y"),
-                    "Contacts",
+                    _tip("officer:N"),
+                    alt.Tooltip("yearmonth(month):T", title="Mois", format="%B %Y"),
+                    _tip("contacts:Q"),
                 ],
             )
             .properties(width=220, height=140)
-            .facet(facet=alt.Facet("Chargé(e):N", title=None), columns=3)
+            .facet(facet=alt.Facet("officer:N", title=None), columns=3)
             .properties(title="Contacts par chargé(e) et par mois")
         )
         show_chart(chart)

@@ -67,7 +67,7 @@ def _run(args) -> int:
     from crm.auth import SYSTEM, Actor
     from crm.errors import ValidationError
     from crm.models import Site, User
-    from crm.services.stats import TITLES, StatsFilters, dashboard, period_preset
+    from crm.services.stats import TITLES, StatsFilters, dashboard, french_columns, period_preset
 
     today = args.today or dt.date.today()
     default_from, default_to = period_preset("this_year", today)
@@ -96,6 +96,8 @@ def _run(args) -> int:
         tables = dashboard(session, actor, filters)
     if args.table:
         tables = {k: v for k, v in tables.items() if k in args.table}
+    # Every format shows the French column titles, as the dashboard and its downloads do.
+    tables = {k: french_columns(v) for k, v in tables.items()}
     if args.format == "json":
         payload = {
             "period": {"from": date_from.isoformat(), "to": date_to.isoformat()},

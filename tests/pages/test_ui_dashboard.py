@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from crm.models import Role
 from tests.factories import make_actor
 from tests.services.test_stats import network  # noqa: F401 - fixture
@@ -19,6 +22,32 @@ def test_manager_lands_on_dashboard_with_kpis_tables_and_filters(demo_sqlite_url
     assert len(at.metric) == 10
     assert len(at.dataframe) >= 10
     report = at.dataframe[0].value
+    # The tables are shown under their French column titles.
+    assert list(report.columns) == [
+        "Site",
+        "Ouverture",
+        "Stagiaires entrés",
+        "Prévision",
+        "Entreprises ayant reçu des stagiaires",
+    ]
+    # Charts read English fields but name them in French (axes, tooltips).
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    encodings = [s.get("encoding") or s["spec"]["encoding"] for s in specs]
+    assert {t["title"] for e in encodings for t in e["tooltip"]} == {
+        "Site",
+        "Places",
+        "Nombre",
+        "Mois",
+        "Stages",
+        "Sortie",
+        "Stagiaires",
+        "Chargé(e)",
+        "Contacts",
+    }
+    # Unused offers name their company: a click on a row opens its file.
+    assert "Cliquez sur une ligne pour ouvrir la fiche de l'entreprise." in [
+        c.value for c in at.caption
+    ]
     assert list(report["Site"])[-1] == "Total"
     assert len(report) == 5
     # Empty cells are empty, never "None" (the Total row has no opening date).
@@ -36,6 +65,13 @@ def test_manager_lands_on_dashboard_with_kpis_tables_and_filters(demo_sqlite_url
     at.selectbox(key="dash_period").set_value("custom").run()
     assert not at.exception
     assert len(at.date_input) == 2
+    # A period ending before it starts is refused, the field named in French.
+    at.date_input(key="dash_from").set_value(dt.date.today() + dt.timedelta(days=1)).run()
+    assert not at.exception
+    assert at.error
+    assert any("**Période**" in m.value for m in at.markdown)
+    at.date_input(key="dash_from").set_value(dt.date(dt.date.today().year, 1, 1)).run()
+    assert not at.error
     keys = {b.key for b in at.get("download_button")}
     assert {"dl_quarterly", "dl_csv_school_report", "dl_xlsx_capacity"} <= keys
 

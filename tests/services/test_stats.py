@@ -36,6 +36,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.errors import PermissionDenied, ValidationError
+from crm.labels import STAT_COLUMN_FR
 from crm.models import (
     AuditEvent,
     Company,
@@ -48,9 +49,11 @@ from crm.models import (
     User,
 )
 from crm.services.stats import (
+    OUTCOME_COLUMNS,
     StatsFilters,
     capacity,
     dashboard,
+    french_columns,
     kpis,
     officer_activity,
     outcomes,
@@ -202,37 +205,37 @@ def test_school_report_per_site_with_prorated_target_and_totals(session, manager
     rows = _records(school_report(session, manager, _filters()))
     assert rows == [
         {
-            "Site": "CAVEM",
-            "Ouverture": D(2017, 6, 26),
-            "Stagiaires entrés": 2,
-            "Prévision": 22,  # round(45 * 181 / 365)
-            "Entreprises ayant reçu des stagiaires": 1,
+            "site": "CAVEM",
+            "opened_on": D(2017, 6, 26),
+            "learners_entered": 2,
+            "target": 22,  # round(45 * 181 / 365)
+            "host_companies": 1,
         },
         {
-            "Site": "TPM",
-            "Ouverture": D(2017, 3, 13),
-            "Stagiaires entrés": 3,
-            "Prévision": 45,  # round(90 * 181 / 365)
-            "Entreprises ayant reçu des stagiaires": 2,  # Alpha, Gamma (confirmed P4 not hosted yet)
+            "site": "TPM",
+            "opened_on": D(2017, 3, 13),
+            "learners_entered": 3,
+            "target": 45,  # round(90 * 181 / 365)
+            "host_companies": 2,  # Alpha, Gamma (confirmed P4 not hosted yet)
         },
         {
-            "Site": "Total",
-            "Ouverture": None,
-            "Stagiaires entrés": 5,
-            "Prévision": 67,
-            "Entreprises ayant reçu des stagiaires": 3,
+            "site": "Total",
+            "opened_on": None,
+            "learners_entered": 5,
+            "target": 67,
+            "host_companies": 3,
         },
     ]
     # A whole year keeps the yearly target as is.
     year = school_report(session, manager, StatsFilters(D(2026, 1, 1), D(2026, 12, 31)))
-    assert list(year["Prévision"]) == [45, 90, 135]
-    assert list(year["Stagiaires entrés"]) == [3, 3, 6]
+    assert list(year["target"]) == [45, 90, 135]
+    assert list(year["learners_entered"]) == [3, 3, 6]
 
 
 def test_partners_by_sector_active_new_dormant(session, manager):
     rows = _records(partners_by_sector(session, manager, _filters()))
-    cols = ["Entreprises", "Partenaires", "Actives (12 mois)", "Nouveaux partenaires"]
-    got = {r["Section NAF"]: [r[c] for c in cols] + [r["Partenaires dormants"]] for r in rows}
+    cols = ["companies", "partners", "active_companies", "new_partners"]
+    got = {r["section"]: [r[c] for c in cols] + [r["dormant_partners"]] for r in rows}
     assert got == {
         "F": [1, 0, 1, 0, 0],  # Gamma: contacts and a placement
         "G": [2, 2, 2, 2, 0],  # Alpha, Delta (retired Zeta left out)
@@ -240,14 +243,14 @@ def test_partners_by_sector_active_new_dormant(session, manager):
         "?": [1, 0, 0, 0, 0],  # Epsilon without NAF code
         "Total": [5, 3, 3, 2, 1],
     }
-    assert [r["Section NAF"] for r in rows] == ["F", "G", "I", "?", "Total"]
-    assert rows[1]["Secteur"].startswith("Commerce")
+    assert [r["section"] for r in rows] == ["F", "G", "I", "?", "Total"]
+    assert rows[1]["sector"].startswith("Commerce")
 
 
 def test_partners_by_rome_domain_of_offers(session, manager):
     rows = _records(partners_by_domain(session, manager, _filters()))
-    cols = ["Entreprises", "Partenaires", "Actives (12 mois)", "Nouveaux partenaires"]
-    got = {r["Domaine ROME"]: [r[c] for c in cols] + [r["Partenaires dormants"]] for r in rows}
+    cols = ["companies", "partners", "active_companies", "new_partners"]
+    got = {r["domain"]: [r[c] for c in cols] + [r["dormant_partners"]] for r in rows}
     assert got == {
         "D": [2, 2, 2, 2, 0],  # Alpha, Delta
         "F": [1, 0, 1, 0, 0],  # Gamma
@@ -256,8 +259,8 @@ def test_partners_by_rome_domain_of_offers(session, manager):
 
 
 def _partner_counts(df, key):
-    cols = ["Entreprises", "Partenaires", "Actives (12 mois)", "Nouveaux partenaires"]
-    return {r[key]: [r[c] for c in cols] + [r["Partenaires dormants"]] for r in _records(df)}
+    cols = ["companies", "partners", "active_companies", "new_partners"]
+    return {r[key]: [r[c] for c in cols] + [r["dormant_partners"]] for r in _records(df)}
 
 
 @pytest.mark.parametrize(
@@ -297,10 +300,10 @@ def test_dashboard_partner_tables_share_one_computation_with_the_same_figures(
     actor = make_actor(session, Role.MANAGER, *(network[k] for k in scope))
     filters = _filters(sector=sector)
     tables = dashboard(session, actor, filters)
-    assert _partner_counts(tables["partners_by_sector"], "Section NAF") == by_sector
-    assert _partner_counts(tables["partners_by_domain"], "Domaine ROME") == by_domain
-    assert list(tables["partners_by_sector"]["Section NAF"]) == list(by_sector)
-    assert list(tables["partners_by_domain"]["Domaine ROME"]) == sorted(by_domain)
+    assert _partner_counts(tables["partners_by_sector"], "section") == by_sector
+    assert _partner_counts(tables["partners_by_domain"], "domain") == by_domain
+    assert list(tables["partners_by_sector"]["section"]) == list(by_sector)
+    assert list(tables["partners_by_domain"]["domain"]) == sorted(by_domain)
     assert tables["partners_by_sector"].equals(partners_by_sector(session, actor, filters))
     assert tables["partners_by_domain"].equals(partners_by_domain(session, actor, filters))
 
@@ -309,42 +312,42 @@ def test_capacity_occupancy_free_seats_unused_offers(session, manager):
     rows = _records(capacity(session, manager, _filters()))
     assert rows == [
         {
-            "Site": "CAVEM",
-            "Offres": 1,
-            "Places offertes": 3,
-            "Places occupées": 3,  # two placements + one proposed, all hold a seat
-            "Taux d'occupation (%)": 100.0,
-            "Entreprises avec places libres": 0,
-            "Offres jamais utilisées": 0,
+            "site": "CAVEM",
+            "offers": 1,
+            "seats_offered": 3,
+            "seats_used": 3,  # two placements + one proposed, all hold a seat
+            "occupancy_pct": 100.0,
+            "companies_with_free_seats": 0,
+            "offers_never_used": 0,
         },
         {
-            "Site": "TPM",
-            "Offres": 3,
-            "Places offertes": 4,
-            "Places occupées": 3,  # O1 2/2, O2 1/1 (the cancelled one frees its seat), O5 0/1
-            "Taux d'occupation (%)": 75.0,
-            "Entreprises avec places libres": 1,
-            "Offres jamais utilisées": 1,
+            "site": "TPM",
+            "offers": 3,
+            "seats_offered": 4,
+            "seats_used": 3,  # O1 2/2, O2 1/1 (the cancelled one frees its seat), O5 0/1
+            "occupancy_pct": 75.0,
+            "companies_with_free_seats": 1,
+            "offers_never_used": 1,
         },
         {
-            "Site": "Total",
-            "Offres": 4,
-            "Places offertes": 7,
-            "Places occupées": 6,
-            "Taux d'occupation (%)": 85.7,
-            "Entreprises avec places libres": 1,
-            "Offres jamais utilisées": 1,
+            "site": "Total",
+            "offers": 4,
+            "seats_offered": 7,
+            "seats_used": 6,
+            "occupancy_pct": 85.7,
+            "companies_with_free_seats": 1,
+            "offers_never_used": 1,
         },
     ]
     unused = unused_offers(session, manager, _filters())
-    assert list(unused["Entreprise"]) == ["Gamma"]
-    assert list(unused["Code ROME"]) == ["F1602"]
+    assert list(unused["company"]) == ["Gamma"]
+    assert list(unused["rome_code"]) == ["F1602"]
 
 
 def test_placements_per_month_site_and_job(session, manager):
     by_month = placements_by_month(session, manager, _filters())
     assert len(by_month) == 12  # 6 months x 2 sites, empty months included
-    got = {(r["Mois"], r["Site"]): r["Stages"] for r in _records(by_month) if r["Stages"]}
+    got = {(r["month"], r["site"]): r["placements"] for r in _records(by_month) if r["placements"]}
     assert got == {
         ("2026-02", "TPM"): 1,
         ("2026-03", "TPM"): 2,
@@ -354,9 +357,9 @@ def test_placements_per_month_site_and_job(session, manager):
     }
     jobs = _records(placements_by_job(session, manager, _filters()))
     assert jobs == [
-        {"Code ROME": "D1106", "Métier": "Vente en alimentation", "Stages": 4},
-        {"Code ROME": "F1602", "Métier": "Électricité bâtiment", "Stages": 1},
-        {"Code ROME": "G1603", "Métier": "Personnel polyvalent en restauration", "Stages": 1},
+        {"rome_code": "D1106", "job": "Vente en alimentation", "placements": 4},
+        {"rome_code": "F1602", "job": "Électricité bâtiment", "placements": 1},
+        {"rome_code": "G1603", "job": "Personnel polyvalent en restauration", "placements": 1},
     ]
 
 
@@ -364,37 +367,37 @@ def test_share_placed_and_median_days_to_first_placement(session, manager):
     rows = _records(placements_by_site(session, manager, _filters()))
     assert rows == [
         {
-            "Site": "CAVEM",
-            "Stages": 2,
-            "Stagiaires entrés": 2,
-            "Dont avec au moins un stage": 1,
-            "Part avec stage (%)": 50.0,
-            "Délai médian entrée → 1er stage (jours)": 20,
+            "site": "CAVEM",
+            "placements": 2,
+            "learners_entered": 2,
+            "learners_placed": 1,
+            "share_placed_pct": 50.0,
+            "median_days_to_first": 20,
         },
         {
-            "Site": "TPM",
-            "Stages": 4,
-            "Stagiaires entrés": 3,
-            "Dont avec au moins un stage": 3,
-            "Part avec stage (%)": 100.0,
-            "Délai médian entrée → 1er stage (jours)": 30,  # 30, 40, 5
+            "site": "TPM",
+            "placements": 4,
+            "learners_entered": 3,
+            "learners_placed": 3,
+            "share_placed_pct": 100.0,
+            "median_days_to_first": 30,  # 30, 40, 5
         },
         {
-            "Site": "Total",
-            "Stages": 6,
-            "Stagiaires entrés": 5,
-            "Dont avec au moins un stage": 4,
-            "Part avec stage (%)": 80.0,
-            "Délai médian entrée → 1er stage (jours)": 25,  # median of 5, 20, 30, 40
+            "site": "Total",
+            "placements": 6,
+            "learners_entered": 5,
+            "learners_placed": 4,
+            "share_placed_pct": 80.0,
+            "median_days_to_first": 25,  # median of 5, 20, 30, 40
         },
     ]
 
 
 def test_outcomes_positive_exits_per_site(session, manager):
     rows = _records(outcomes(session, manager, _filters()))
-    keys = ["Sorties", "Emploi", "Alternance", "Formation qualifiante", "Sans solution"]
-    keys += ["Non renseignée", "Sorties positives", "Taux de sorties positives (%)"]
-    got = {r["Site"]: [r[k] for k in keys] for r in rows}
+    keys = ["exits", "employment", "apprenticeship", "training", "none"]
+    keys += ["unknown", "positive_exits", "positive_exit_pct"]
+    got = {r["site"]: [r[k] for k in keys] for r in rows}
     assert got == {
         "CAVEM": [1, 0, 0, 0, 0, 1, 0, 0.0],
         "TPM": [3, 1, 1, 1, 0, 0, 3, 100.0],
@@ -404,15 +407,15 @@ def test_outcomes_positive_exits_per_site(session, manager):
 
 def test_officer_contacts_per_iso_week_and_overdue_followups(session, manager):
     rows = _records(officer_activity(session, manager, _filters()))
-    assert [(r["Chargé(e)"], r["Semaine"], r["Lundi"], r["Contacts"]) for r in rows] == [
+    assert [(r["officer"], r["week"], r["monday"], r["contacts"]) for r in rows] == [
         ("Bruno", "2026-S01", D(2025, 12, 29), 1),
         ("Alice", "2026-S10", D(2026, 3, 2), 2),  # Wednesday and Sunday evening
         ("Alice", "2026-S11", D(2026, 3, 9), 1),
     ]
     overdue = _records(overdue_followups(session, manager, _filters()))
     assert overdue == [
-        {"Chargé(e)": "Alice", "Relances en retard": 1, "Plus ancienne échéance": D(2026, 7, 1)},
-        {"Chargé(e)": "Bruno", "Relances en retard": 1, "Plus ancienne échéance": D(2025, 8, 15)},
+        {"officer": "Alice", "overdue": 1, "oldest_due": D(2026, 7, 1)},
+        {"officer": "Bruno", "overdue": 1, "oldest_due": D(2025, 8, 15)},
     ]
 
 
@@ -421,12 +424,12 @@ def test_officer_weeks_clipped_to_the_period_and_long_periods(session, manager):
     of weeks) gives every week once."""
     short = StatsFilters(D(2026, 3, 5), D(2026, 3, 8), today=TODAY)  # Thursday → Sunday
     rows = _records(officer_activity(session, manager, short))
-    assert [(r["Chargé(e)"], r["Semaine"], r["Contacts"]) for r in rows] == [
+    assert [(r["officer"], r["week"], r["contacts"]) for r in rows] == [
         ("Alice", "2026-S10", 1)  # Wednesday's contact is before the period
     ]
     years = StatsFilters(D(2020, 1, 1), TO, today=TODAY)  # ~340 weeks
     rows = _records(officer_activity(session, manager, years))
-    assert [(r["Chargé(e)"], r["Semaine"], r["Lundi"], r["Contacts"]) for r in rows] == [
+    assert [(r["officer"], r["week"], r["monday"], r["contacts"]) for r in rows] == [
         ("Bruno", "2025-S31", D(2025, 7, 28), 1),
         ("Bruno", "2026-S01", D(2025, 12, 29), 1),
         ("Alice", "2026-S10", D(2026, 3, 2), 2),
@@ -437,26 +440,26 @@ def test_officer_weeks_clipped_to_the_period_and_long_periods(session, manager):
 def test_sector_filter_restricts_company_figures(session, manager):
     tables = dashboard(session, manager, _filters(sector="g"))
     report = tables["school_report"]
-    assert list(report["Entreprises ayant reçu des stagiaires"]) == [1, 1, 2]
-    assert list(report["Stagiaires entrés"]) == [2, 3, 5]  # learners do not depend on sector
-    assert list(tables["partners_by_sector"]["Section NAF"]) == ["G", "Total"]
-    by_site = tables["placements_by_site"].set_index("Site")
-    assert by_site.loc["TPM", "Stages"] == 3
-    assert by_site.loc["TPM", "Part avec stage (%)"] == 66.7
-    assert by_site.loc["TPM", "Délai médian entrée → 1er stage (jours)"] == 35
-    assert list(tables["officer_activity"]["Chargé(e)"]) == ["Bruno", "Alice"]
+    assert list(report["host_companies"]) == [1, 1, 2]
+    assert list(report["learners_entered"]) == [2, 3, 5]  # learners do not depend on sector
+    assert list(tables["partners_by_sector"]["section"]) == ["G", "Total"]
+    by_site = tables["placements_by_site"].set_index("site")
+    assert by_site.loc["TPM", "placements"] == 3
+    assert by_site.loc["TPM", "share_placed_pct"] == 66.7
+    assert by_site.loc["TPM", "median_days_to_first"] == 35
+    assert list(tables["officer_activity"]["officer"]) == ["Bruno", "Alice"]
 
 
 def test_single_site_manager_never_sees_another_site(session, network):
     cavem_manager = make_actor(session, Role.MANAGER, network["cavem"])
     tables = dashboard(session, cavem_manager, _filters())
-    assert list(tables["school_report"]["Site"]) == ["CAVEM", "Total"]
-    assert tables["school_report"].iloc[-1]["Stagiaires entrés"] == 2
-    assert tables["capacity"].iloc[-1]["Places offertes"] == 3
-    assert set(tables["placements_by_month"]["Site"]) == {"CAVEM"}
-    assert tables["partners_by_sector"].iloc[-1]["Entreprises"] == 2  # Delta, Epsilon
-    assert set(tables["officer_activity"]["Chargé(e)"]) == {"Bruno"}
-    assert set(tables["overdue_followups"]["Chargé(e)"]) == {"Bruno"}
+    assert list(tables["school_report"]["site"]) == ["CAVEM", "Total"]
+    assert tables["school_report"].iloc[-1]["learners_entered"] == 2
+    assert tables["capacity"].iloc[-1]["seats_offered"] == 3
+    assert set(tables["placements_by_month"]["site"]) == {"CAVEM"}
+    assert tables["partners_by_sector"].iloc[-1]["companies"] == 2  # Delta, Epsilon
+    assert set(tables["officer_activity"]["officer"]) == {"Bruno"}
+    assert set(tables["overdue_followups"]["officer"]) == {"Bruno"}
     assert kpis(tables)["placements"] == 2
     with pytest.raises(PermissionDenied):
         dashboard(session, cavem_manager, _filters(site_ids=(network["tpm"].id,)))
@@ -467,7 +470,7 @@ def test_roles_without_stats_are_refused_and_admin_sees_all(session, network):
     with pytest.raises(PermissionDenied):
         school_report(session, officer, _filters())
     admin = make_actor(session, Role.ADMIN)
-    assert list(school_report(session, admin, _filters())["Site"]) == ["CAVEM", "TPM", "Total"]
+    assert list(school_report(session, admin, _filters())["site"]) == ["CAVEM", "TPM", "Total"]
     with pytest.raises(ValidationError):
         school_report(session, admin, StatsFilters(TO, FROM))
 
@@ -497,6 +500,7 @@ def test_cli_stats_json(db_url, session, network):
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     report = data["tables"]["school_report"]
+    # The command shows the dashboard's French column titles in every format.
     assert [(x["Site"], x["Stagiaires entrés"], x["Prévision"]) for x in report] == [
         ("CAVEM", 2, 22),
         ("TPM", 3, 45),
@@ -511,9 +515,11 @@ def test_cli_stats_json(db_url, session, network):
     data = json.loads(r.stdout)
     assert list(data["tables"]) == ["outcomes"]
     assert [x["Site"] for x in data["tables"]["outcomes"]] == ["CAVEM", "Total"]
+    assert data["tables"]["outcomes"][-1]["Non renseignée"] == 1
 
     r = run_cli(db_url, *args, "--format", "csv", "--table", "school_report")
     assert r.returncode == 0, r.stderr
+    assert "Site;Ouverture;Stagiaires entrés;Prévision;" in r.stdout
     assert "TPM;2017-03-13;3;45;2" in r.stdout
 
     officer = make_actor(session, Role.OFFICER, network["tpm"], username="off1")
@@ -534,10 +540,49 @@ def test_quarterly_workbook_has_one_sheet_per_table(session, manager):
     filters = StatsFilters(D(2026, 1, 1), D(2026, 3, 31), today=TODAY)
     book = load_workbook(io.BytesIO(to_xlsx_bytes(report_workbook(session, manager, filters))))
     assert book.sheetnames == ["Paramètres", *[t[:31] for t in TITLES.values()]]
+    assert next(book["Paramètres"].iter_rows(values_only=True)) == ("Paramètre", "Valeur")
     params = {r[0]: r[1] for r in book["Paramètres"].iter_rows(min_row=2, values_only=True)}
     assert params["Période"] == "01/01/2026 – 31/03/2026"
     assert params["Sites"] == "CAVEM, TPM"
     rows = list(book["Sites et stagiaires"].iter_rows(values_only=True))
-    assert rows[0][:3] == ("Site", "Ouverture", "Stagiaires entrés")
+    assert rows[0] == (
+        "Site",
+        "Ouverture",
+        "Stagiaires entrés",
+        "Prévision",
+        "Entreprises ayant reçu des stagiaires",
+    )
     assert [r[0] for r in rows[1:]] == ["CAVEM", "TPM", "Total"]
     assert [r[2] for r in rows[1:]] == [1, 3, 4]  # L4 (March); L1, L2, L7
+    # Every sheet is headed by the French titles users see on the dashboard.
+    titles = set(STAT_COLUMN_FR.values())
+    for sheet in book.sheetnames[1:]:
+        header = next(book[sheet].iter_rows(values_only=True))
+        assert set(header) <= titles, sheet
+    outcome_header = next(book["Sorties par site"].iter_rows(values_only=True))
+    assert outcome_header[:3] == ("Site", "Sorties", "Emploi")
+    assert "Non renseignée" in outcome_header
+
+
+def test_every_statistics_column_has_a_french_title(session, manager):
+    """Tables are keyed in English; french_columns gives each column its French title."""
+    tables = dashboard(session, manager, _filters())
+    tables["unused_offers"] = unused_offers(session, manager, _filters())
+    for key, df in tables.items():
+        assert set(df.columns) <= set(STAT_COLUMN_FR), key
+        shown = french_columns(df)
+        assert list(shown.columns) == [STAT_COLUMN_FR[c] for c in df.columns], key
+        assert shown.set_axis(df.columns, axis=1).equals(df), key  # only the titles change
+    assert list(french_columns(tables["overdue_followups"]).columns) == [
+        "Chargé(e)",
+        "Relances en retard",
+        "Plus ancienne échéance",
+    ]
+    assert list(tables["outcomes"].columns[2:7]) == [*OUTCOME_COLUMNS]
+
+
+def test_filter_errors_are_keyed_in_english_and_shown_in_french():
+    with pytest.raises(ValidationError) as caught:
+        StatsFilters(TO, FROM, sector="Z").validate()
+    assert set(caught.value.errors) == {"period", "sector"}
+    assert set(caught.value.labelled()) == {"Période", "Secteur"}

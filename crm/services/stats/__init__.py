@@ -4,6 +4,13 @@ Modules: periods (filters, presets, NAF), scope (sites, sector, SQL helpers),
 placements, partners (and capacity), activity (officers), report (dashboard,
 KPIs, map, periodic report). This package re-exports the public API.
 
+Tables are pandas DataFrames with English snake_case column keys (``site``,
+``learners_entered``, ``target``, ``seats_offered``, ``officer``...); their French
+titles live in ``crm.labels.STAT_COLUMN_FR`` and are put on in one place,
+``french_columns(df)``, when a table is shown or exported (dashboard, downloads,
+periodic report, ``passerelle stats``). Cell values (site names, the "Total" row) are
+data and stay as they are.
+
 Every figure is a ``GROUP BY`` query: only aggregated rows (one per site, month,
 sector, officer-week...) leave the database, so the dashboard stays fast on a
 national network. Queries are portable between SQLite and PostgreSQL: period
@@ -18,7 +25,7 @@ Definitions (also in docs/STATISTICS.md)
 - Period: ``[date_from, date_to]`` inclusive.
 - Sector: a NAF section letter (A..U); a company's section comes from the first
   two digits (division) of its NAF code, mapped through data/naf.csv.
-- Target ("Prévision"): the site's yearly target as is when the period is one
+- Target (``target``, shown "Prévision"): the site's yearly target as is when the period is one
   whole year (365 or 366 days), otherwise prorated to the period's length
   (``round(target * days / 365)``).
 - Companies that hosted learners: distinct companies with a placement in progress
@@ -62,6 +69,7 @@ from crm.services.stats.report import (
     STAT_FUNCTIONS,
     TITLES,
     dashboard,
+    french_columns,
     kpis,
     partner_points,
     record_export,
@@ -86,6 +94,7 @@ __all__ = [
     "StatsFilters",
     "capacity",
     "dashboard",
+    "french_columns",
     "kpis",
     "naf_division_sections",
     "naf_sections",

@@ -130,15 +130,15 @@ def officer_activity(session: Session, actor: Actor, filters: StatsFilters) -> p
         year, wk, _ = monday.isocalendar()
         records.append(
             {
-                "Chargé(e)": r.officer or "(inconnu)",
-                "Semaine": f"{year}-S{wk:02d}",
-                "Lundi": monday,
-                "Contacts": int(r.n),
+                "officer": r.officer or "(inconnu)",
+                "week": f"{year}-S{wk:02d}",
+                "monday": monday,
+                "contacts": int(r.n),
             }
         )
-    df = pd.DataFrame(records, columns=["Chargé(e)", "Semaine", "Lundi", "Contacts"])
-    df = df.groupby(["Chargé(e)", "Semaine", "Lundi"], as_index=False)["Contacts"].sum()
-    return df.sort_values(["Lundi", "Chargé(e)"], ignore_index=True)
+    df = pd.DataFrame(records, columns=["officer", "week", "monday", "contacts"])
+    df = df.groupby(["officer", "week", "monday"], as_index=False)["contacts"].sum()
+    return df.sort_values(["monday", "officer"], ignore_index=True)
 
 
 def overdue_followups(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
@@ -163,7 +163,7 @@ def overdue_followups(session: Session, actor: Actor, filters: StatsFilters) -> 
     rows = execute(session, _with_officer_names(grouped)).all()
     df = pd.DataFrame(
         [(r.officer or "(inconnu)", int(r.n), as_date(r.oldest)) for r in rows],
-        columns=["Chargé(e)", "Relances en retard", "Plus ancienne échéance"],
+        columns=["officer", "overdue", "oldest_due"],
     )
-    df = df.sort_values(["Relances en retard", "Chargé(e)"], ascending=[False, True])
+    df = df.sort_values(["overdue", "officer"], ascending=[False, True])
     return df.reset_index(drop=True)

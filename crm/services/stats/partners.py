@@ -114,33 +114,26 @@ def _partner_counts(flags):
     return (
         func.count().label("companies"),
         func.sum(case((partner, 1), else_=0)).label("partners"),
-        func.sum(flags.c.active).label("active"),
-        func.sum(flags.c.new).label("new"),
-        func.sum(case((and_(partner, flags.c.active == 0), 1), else_=0)).label("dormant"),
+        func.sum(flags.c.active).label("active_companies"),
+        func.sum(flags.c.new).label("new_partners"),
+        func.sum(case((and_(partner, flags.c.active == 0), 1), else_=0)).label("dormant_partners"),
     )
 
 
-_PARTNER_COLUMNS = {
-    "companies": "Entreprises",
-    "partners": "Partenaires",
-    "active": "Actives (12 mois)",
-    "new": "Nouveaux partenaires",
-    "dormant": "Partenaires dormants",
-}
+_PARTNER_COLUMNS = ("companies", "partners", "active_companies", "new_partners", "dormant_partners")
 
 
-def _partner_frame(rows: list[dict], key_columns: dict[str, str]) -> pd.DataFrame:
+def _partner_frame(rows: list[dict], key_columns: tuple[str, ...]) -> pd.DataFrame:
     records = []
     for m in rows:
-        rec = {label: m[k] for k, label in key_columns.items()}
-        rec.update({label: int(m[k] or 0) for k, label in _PARTNER_COLUMNS.items()})
+        rec = {k: m[k] for k in key_columns}
+        rec.update({k: int(m[k] or 0) for k in _PARTNER_COLUMNS})
         records.append(rec)
-    df = pd.DataFrame(records, columns=[*key_columns.values(), *_PARTNER_COLUMNS.values()])
+    df = pd.DataFrame(records, columns=[*key_columns, *_PARTNER_COLUMNS])
     if not df.empty:
-        total = {c: "" for c in key_columns.values()}
-        first = next(iter(key_columns.values()))
-        total[first] = "Total"
-        total.update({c: int(df[c].sum()) for c in _PARTNER_COLUMNS.values()})
+        total = {c: "" for c in key_columns}
+        total[key_columns[0]] = "Total"
+        total.update({c: int(df[c].sum()) for c in _PARTNER_COLUMNS})
         df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
     return df
 
@@ -184,12 +177,12 @@ def _sector_frame(rows) -> pd.DataFrame:
         {
             **m,
             "section": m["key"] or "?",
-            "label": labels.get(m["key"], "Code NAF absent ou inconnu"),
+            "sector": labels.get(m["key"], "Code NAF absent ou inconnu"),
         }
         for m in rows
     ]
     records.sort(key=lambda r: (r["section"] == "?", r["section"]))  # unknown last
-    return _partner_frame(records, {"section": "Section NAF", "label": "Secteur"})
+    return _partner_frame(records, ("section", "sector"))
 
 
 def _domain_frame(session: Session, rows) -> pd.DataFrame:
@@ -199,7 +192,7 @@ def _domain_frame(session: Session, rows) -> pd.DataFrame:
         ).all()
     )
     records = [{**m, "domain": m["key"], "domain_label": labels.get(m["key"], "")} for m in rows]
-    df = _partner_frame(records, {"domain": "Domaine ROME", "domain_label": "Libellé"})
+    df = _partner_frame(records, ("domain", "domain_label"))
     if not df.empty:  # a company counts once per domain: the sum is not a head count
         df = df.iloc[:-1]
     return df
@@ -279,13 +272,13 @@ def _capacity_record(name: str, r) -> dict:
     seats = int(r.seats) if r else 0
     used = int(r.used) if r else 0
     return {
-        "Site": name,
-        "Offres": int(r.offers) if r else 0,
-        "Places offertes": seats,
-        "Places occupées": used,
-        "Taux d'occupation (%)": round(100 * used / seats, 1) if seats else None,
-        "Entreprises avec places libres": int(r.free_companies) if r else 0,
-        "Offres jamais utilisées": int(r.never_used or 0) if r else 0,
+        "site": name,
+        "offers": int(r.offers) if r else 0,
+        "seats_offered": seats,
+        "seats_used": used,
+        "occupancy_pct": round(100 * used / seats, 1) if seats else None,
+        "companies_with_free_seats": int(r.free_companies) if r else 0,
+        "offers_never_used": int(r.never_used or 0) if r else 0,
     }
 
 
@@ -304,5 +297,5 @@ def unused_offers(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
     ).all()
     return pd.DataFrame(
         [tuple(r) for r in rows],
-        columns=["Site", "Entreprise", "Offre", "Code ROME", "Places", "Début"],
+        columns=["site", "company", "offer", "rome_code", "seats", "start_date"],
     )

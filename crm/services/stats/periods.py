@@ -30,9 +30,9 @@ class StatsFilters:
     def validate(self) -> None:
         errors = {}
         if self.date_to < self.date_from:
-            errors["période"] = "la date de fin précède la date de début."
+            errors["period"] = "la date de fin précède la date de début."
         if self.sector and self.sector.upper() not in naf_sections():
-            errors["secteur"] = f"section NAF inconnue « {self.sector} »."
+            errors["sector"] = f"section NAF inconnue « {self.sector} »."
         if errors:
             raise ValidationError(errors)
 

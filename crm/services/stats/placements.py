@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
-from crm.labels import OUTCOME_FR, OUTCOME_UNKNOWN_FR
+from crm.labels import OUTCOME_FR
 from crm.models import (
     POSITIVE_OUTCOMES,
     Company,
@@ -36,7 +36,9 @@ from crm.services.stats.scope import (
     sector_clause,
 )
 
-OUTCOME_COLUMNS = OUTCOME_FR  # outcome code → its column title
+# Outcome columns of ``outcomes``: one per exit outcome code, then exits with none recorded
+# (French titles: crm.labels.STAT_COLUMN_FR).
+OUTCOME_COLUMNS = (*OUTCOME_FR, "unknown")
 
 
 # --------------------------------------------------------------------------- (a) school report
@@ -88,25 +90,25 @@ def school_report(session: Session, actor: Actor, filters: StatsFilters) -> pd.D
             target = round(target * filters.days / 365)
         rows.append(
             {
-                "Site": name,
-                "Ouverture": info[site_id].opened_on,
-                "Stagiaires entrés": int(entered.get(site_id, 0)),
-                "Prévision": target,
-                "Entreprises ayant reçu des stagiaires": int(hosted.get(site_id, 0)),
+                "site": name,
+                "opened_on": info[site_id].opened_on,
+                "learners_entered": int(entered.get(site_id, 0)),
+                "target": target,
+                "host_companies": int(hosted.get(site_id, 0)),
             }
         )
-    targets = [r["Prévision"] for r in rows if r["Prévision"] is not None]
+    targets = [r["target"] for r in rows if r["target"] is not None]
     rows.append(
         {
-            "Site": "Total",
-            "Ouverture": None,
-            "Stagiaires entrés": sum(r["Stagiaires entrés"] for r in rows),
-            "Prévision": sum(targets) if targets else None,
-            "Entreprises ayant reçu des stagiaires": int(hosted_total),
+            "site": "Total",
+            "opened_on": None,
+            "learners_entered": sum(r["learners_entered"] for r in rows),
+            "target": sum(targets) if targets else None,
+            "host_companies": int(hosted_total),
         }
     )
     df = pd.DataFrame(rows)
-    df["Prévision"] = df["Prévision"].astype("Int64")
+    df["target"] = df["target"].astype("Int64")
     return df
 
 
@@ -148,11 +150,11 @@ def placements_by_month(session: Session, actor: Actor, filters: StatsFilters) -
         months.append(cur.strftime("%Y-%m"))
         cur = (cur + dt.timedelta(days=32)).replace(day=1)
     records = [
-        {"Mois": m, "Site": name, "Stages": counts.get((sid, m), 0)}
+        {"month": m, "site": name, "placements": counts.get((sid, m), 0)}
         for m in months
         for sid, name in sites
     ]
-    return pd.DataFrame(records, columns=["Mois", "Site", "Stages"])
+    return pd.DataFrame(records, columns=["month", "site", "placements"])
 
 
 def placements_by_job(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFrame:
@@ -171,7 +173,7 @@ def placements_by_job(session: Session, actor: Actor, filters: StatsFilters) -> 
     ).all()
     return pd.DataFrame(
         [(r.rome_code or "", r.label or "", int(r.n)) for r in rows],
-        columns=["Code ROME", "Métier", "Stages"],
+        columns=["rome_code", "job", "placements"],
     )
 
 
@@ -241,12 +243,12 @@ def placements_by_site(session: Session, actor: Actor, filters: StatsFilters) ->
             vec = delays.get(site_id, [])
         records.append(
             {
-                "Site": name,
-                "Stages": int(n_placed),
-                "Stagiaires entrés": int(n_cohort),
-                "Dont avec au moins un stage": len(vec),
-                "Part avec stage (%)": round(100 * len(vec) / n_cohort, 1) if n_cohort else None,
-                "Délai médian entrée → 1er stage (jours)": statistics.median(vec) if vec else None,
+                "site": name,
+                "placements": int(n_placed),
+                "learners_entered": int(n_cohort),
+                "learners_placed": len(vec),
+                "share_placed_pct": round(100 * len(vec) / n_cohort, 1) if n_cohort else None,
+                "median_days_to_first": statistics.median(vec) if vec else None,
             }
         )
     return pd.DataFrame(records)
@@ -280,10 +282,10 @@ def outcomes(session: Session, actor: Actor, filters: StatsFilters) -> pd.DataFr
             c = counts.get(site_id, {})
         exits = sum(c.values())
         pos = sum(v for k, v in c.items() if k in positive)
-        rec = {"Site": name, "Sorties": exits}
-        rec.update({label: c.get(k, 0) for k, label in OUTCOME_COLUMNS.items()})
-        rec[OUTCOME_UNKNOWN_FR] = c.get(None, 0)
-        rec["Sorties positives"] = pos
-        rec["Taux de sorties positives (%)"] = round(100 * pos / exits, 1) if exits else None
+        rec = {"site": name, "exits": exits}
+        rec.update({k: c.get(k, 0) for k in OUTCOME_FR})
+        rec["unknown"] = c.get(None, 0)
+        rec["positive_exits"] = pos
+        rec["positive_exit_pct"] = round(100 * pos / exits, 1) if exits else None
         records.append(rec)
     return pd.DataFrame(records)

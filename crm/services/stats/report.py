@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.auth import Actor, Perm, authorize
+from crm.labels import STAT_COLUMN_FR
 from crm.models import (
     Company,
     Site,
@@ -44,6 +45,12 @@ TITLES: dict[str, str] = {
     "officer_activity": "Contacts par chargé et semaine",
     "overdue_followups": "Relances en retard",
 }
+
+
+def french_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A statistics table with its French column titles (crm.labels.STAT_COLUMN_FR), as
+    users see it on screen and in downloads; the functions return English column keys."""
+    return df.rename(columns=STAT_COLUMN_FR)
 
 
 # --------------------------------------------------------------------------- map and dashboard
@@ -107,15 +114,15 @@ def kpis(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
     sector = tables["partners_by_sector"]
     partners = sector.iloc[-1] if not sector.empty else None
     return {
-        "learners_entered": int(report["Stagiaires entrés"]),
-        "host_companies": int(report["Entreprises ayant reçu des stagiaires"]),
-        "active_partners": int(partners["Actives (12 mois)"]) if partners is not None else 0,
-        "new_partners": int(partners["Nouveaux partenaires"]) if partners is not None else 0,
-        "occupancy_pct": cap["Taux d'occupation (%)"],
-        "placements": int(plc["Stages"]),
-        "share_placed_pct": plc["Part avec stage (%)"],
-        "median_days_to_first": plc["Délai médian entrée → 1er stage (jours)"],
-        "positive_exit_pct": out["Taux de sorties positives (%)"],
+        "learners_entered": int(report["learners_entered"]),
+        "host_companies": int(report["host_companies"]),
+        "active_partners": int(partners["active_companies"]) if partners is not None else 0,
+        "new_partners": int(partners["new_partners"]) if partners is not None else 0,
+        "occupancy_pct": cap["occupancy_pct"],
+        "placements": int(plc["placements"]),
+        "share_placed_pct": plc["share_placed_pct"],
+        "median_days_to_first": plc["median_days_to_first"],
+        "positive_exit_pct": out["positive_exit_pct"],
     }
 
 
@@ -145,13 +152,14 @@ def record_export(
 def report_workbook(
     session: Session, actor: Actor, filters: StatsFilters
 ) -> dict[str, pd.DataFrame]:
-    """The periodic report: a parameters sheet then one sheet per dashboard table."""
+    """The periodic report: a parameters sheet then one sheet per dashboard table, in French
+    (sheet names from TITLES, column titles from french_columns)."""
     tables = dashboard(session, actor, filters)
     names = [name for _, name in scope_sites(session, actor, filters)]
     params = pd.DataFrame(
         {
-            "Paramètre": ["Période", "Sites", "Secteur", "Édité le"],
-            "Valeur": [
+            "parameter": ["Période", "Sites", "Secteur", "Édité le"],
+            "value": [
                 f"{filters.date_from:%d/%m/%Y} – {filters.date_to:%d/%m/%Y}",
                 ", ".join(names),
                 filters.sector or "Tous",
@@ -159,4 +167,5 @@ def report_workbook(
             ],
         }
     )
-    return {"Paramètres": params} | {TITLES[k]: v for k, v in tables.items()}
+    sheets = {"Paramètres": params} | {TITLES[k]: v for k, v in tables.items()}
+    return {name: french_columns(df) for name, df in sheets.items()}
