@@ -64,9 +64,9 @@ def _run(args) -> int:
     import pandas as pd
     from sqlalchemy import select
 
-    from crm.auth import SYSTEM, Actor
+    from crm.auth import SYSTEM, actor_for_username
     from crm.errors import ValidationError
-    from crm.models import Site, User
+    from crm.models import Site
     from crm.services.stats import TITLES, StatsFilters, dashboard, french_columns, period_preset
 
     today = args.today or dt.date.today()
@@ -74,12 +74,7 @@ def _run(args) -> int:
     date_from = args.date_from or default_from
     date_to = args.date_to or default_to
     with unit_of_work() as session:
-        actor = SYSTEM
-        if args.as_user:
-            user = session.scalar(select(User).where(User.username == args.as_user))
-            if user is None:
-                raise ValidationError({"utilisateur": f"inconnu « {args.as_user} »."})
-            actor = Actor.from_user(user)
+        actor = actor_for_username(session, args.as_user) if args.as_user else SYSTEM
         site_ids = []
         for name in args.site:
             site_id = session.scalar(select(Site.id).where(Site.name == name))

@@ -527,6 +527,14 @@ def test_cli_stats_json(db_url, session, network):
     r = run_cli(db_url, *args, "--as-user", officer.username)
     assert r.returncode == 2
     assert "Accès refusé" in r.stderr
+    # --as-user is a live account: unknown or disabled ones are refused, as for imports.
+    r = run_cli(db_url, *args, "--as-user", "personne")
+    assert r.returncode == 2 and "Utilisateur inconnu" in r.stderr, r.stderr
+    manager = make_actor(session, Role.MANAGER, network["tpm"], username="dir1")
+    session.get(User, manager.user_id).is_active = False
+    session.commit()
+    r = run_cli(db_url, *args, "--as-user", "dir1")
+    assert r.returncode == 2 and "désactivé" in r.stderr, r.stderr
 
 
 def test_quarterly_workbook_has_one_sheet_per_table(session, manager):
