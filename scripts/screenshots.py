@@ -92,10 +92,32 @@ EXTRA = {
 }
 
 
+def _dashboard_map(page, base) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Tableau de bord").click()
+    page.get_by_role("tab", name="Carte").click()
+
+
+def _company_map(page, base) -> None:
+    page.goto(f"{base}/?entreprise=1")
+
+
+def _suggestions_map(page, base) -> None:
+    page.keyboard.press("Escape")
+    _learner_suggestions(page, base)
+
+
+# The maps shown in docs/GEOGRAPHY.md: role → (image name, how to reach the map).
+MAPS = {
+    "manager": [("map_dashboard.png", _dashboard_map)],
+    "officer": [("map_company.png", _company_map)],
+    "trainer": [("map_suggestions.png", _suggestions_map)],
+}
+
+
 def shoot(base: str, out: Path, roles: tuple[str, ...]) -> list[Path]:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login, map_shot
 
     expect.set_options(timeout=30_000)
     written: list[Path] = []
@@ -128,6 +150,11 @@ def shoot(base: str, out: Path, roles: tuple[str, ...]) -> list[Path]:
                     page.screenshot(path=str(target), full_page=True)
                     written.append(target)
                     print(target)
+            for name, reach in MAPS.get(role, []):
+                reach(page, base)
+                map_shot(page, out / name)
+                written.append(out / name)
+                print(out / name)
             context.close()
         browser.close()
     return written

@@ -1,6 +1,6 @@
 """Maps in headless Chromium with the offline outline background (tiles unreachable).
 
-Writes docs/img/map_dashboard.png, map_company.png and map_suggestions.png.
+The maps are saved under the test's tmp_path (``make screenshots`` makes the docs' images).
 """
 
 from __future__ import annotations
@@ -8,32 +8,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import ROOT, chromium_page, login, streamlit_server
+from tests.support.browser import chromium_page, login, map_shot, streamlit_server
 
 pytestmark = pytest.mark.browser
 
-IMG = ROOT / "docs" / "img"
 # Port 9 (discard) on localhost: nothing listens, the tile probe fails at once.
 UNREACHABLE_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
-
-
-def _map_shot(page, name: str) -> None:
-    chart = page.get_by_test_id("stDeckGlJsonChart").first
-    expect(chart).to_be_visible()
-    chart.evaluate("e => e.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(2500)  # deck.gl draws the outlines after the first frame
-    expect(page.get_by_text("Fond hors ligne (contours)").first).to_be_visible()
-    IMG.mkdir(parents=True, exist_ok=True)
-    box = chart.bounding_box()
-    page.screenshot(
-        path=str(IMG / name),
-        clip={
-            "x": 0,
-            "y": max(0, box["y"] - 10),
-            "width": 1400,
-            "height": min(box["height"] + 150, 990 - max(0, box["y"] - 10)),
-        },
-    )
 
 
 def test_maps_fall_back_to_outlines_and_open_records(demo_copy, tmp_path):
@@ -45,13 +25,13 @@ def test_maps_fall_back_to_outlines_and_open_records(demo_copy, tmp_path):
         login(page, base, "manager")
         expect(page.get_by_role("heading", name="Tableau de bord").first).to_be_visible()
         page.get_by_role("tab", name="Carte").click()
-        _map_shot(page, "map_dashboard.png")
+        map_shot(page, tmp_path / "map_dashboard.png")
         page.get_by_text("Secteur", exact=True).last.click()
         expect(page.get_by_text("Autres secteurs").first).to_be_visible()
 
         page.goto(f"{base}/?entreprise=1")
         expect(page.get_by_text("Contacts et tuteurs").first).to_be_visible()
-        _map_shot(page, "map_company.png")
+        map_shot(page, tmp_path / "map_company.png")
         expect(page.get_by_text("gris : entreprises voisines").first).to_be_visible()
 
     with (
@@ -64,5 +44,5 @@ def test_maps_fall_back_to_outlines_and_open_records(demo_copy, tmp_path):
         expect(page.get_by_role("heading", name="Suggestions").first).to_be_visible()
         page.get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option").first.click()
-        _map_shot(page, "map_suggestions.png")
+        map_shot(page, tmp_path / "map_suggestions.png")
         expect(page.get_by_text("numérotées comme dans la liste").first).to_be_visible()

@@ -35,9 +35,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(
-    database_url: str, script: str = "passerelle_app.py", **env
-) -> Iterator[str]:
+def streamlit_server(database_url: str, script: str = "passerelle_app.py", **env) -> Iterator[str]:
     """The app as ``make run`` serves it (passerelle_app.py: with the session-cookie routes)."""
     port = _free_port()
     environ = {**os.environ, "PASSERELLE_DATABASE_URL": database_url, **env}
@@ -122,3 +120,20 @@ def login(page, base: str, username: str, password: str = "passerelle-demo") -> 
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_test_id("stFormSubmitButton").click()
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible()
+
+
+def map_shot(page, path: Path) -> None:
+    """Save the first map of the page (with its caption) once its offline outlines are drawn."""
+    from playwright.sync_api import expect
+
+    chart = page.get_by_test_id("stDeckGlJsonChart").first
+    expect(chart).to_be_visible()
+    chart.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(2500)  # deck.gl draws the outlines after the first frame
+    expect(page.get_by_text("Fond hors ligne (contours)").first).to_be_visible()
+    box = chart.bounding_box()
+    top = max(0, box["y"] - 10)
+    page.screenshot(
+        path=str(path),
+        clip={"x": 0, "y": top, "width": 1400, "height": min(box["height"] + 150, 990 - top)},
+    )
