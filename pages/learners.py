@@ -110,7 +110,7 @@ df = pd.DataFrame(
             "Déplacements": ", ".join(MODE_LABELS_FR.get(m, m) for m in lr.mobility_modes),
             "Trajet max (min)": lr.max_commute_min if lr.max_commute_min is not None else "",
             "Disponible du": fmt_date(lr.available_from),
-            "au": fmt_date(lr.available_to),
+            "Jusqu'au": fmt_date(lr.available_to),
         }
         for lr in shown
     ]
