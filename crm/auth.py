@@ -256,8 +256,9 @@ def authenticate(
     :func:`login_failed_message`) after the same work: one argon2 verification,
     against a dummy hash when the user does not exist. Failures are counted in
     the database at once (their own transaction); on success the login is audited
-    and the caller commits (last login time, counter reset, audit event). Call it first in a new unit of work (on
-    SQLite, a session that already read in its transaction cannot then write).
+    and the caller commits (last login time, counter reset, audit event). Call it
+    first in a new unit of work (on SQLite, a session that already read in its
+    transaction cannot then write).
     """
     now = now or utcnow()
     users = User.__table__
