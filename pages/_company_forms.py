@@ -29,7 +29,6 @@ from pages._forms import Form, max_len
 from pages._state import COMPANY_FLASH
 from pages._ui import db_session, show_error
 
-# (field, label, column, extra max_chars for separators typed by users: "362 521 879 00034")
 # (field, French label, column, extra characters allowed while typing: a SIRET's spaces)
 EDIT_FIELDS = [
     (f, COMPANY_FIELD_FR[f], getattr(Company, f), 3 if f == "siret" else 0) for f in TEXT_FIELDS

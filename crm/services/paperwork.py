@@ -17,6 +17,7 @@ ids, kinds and field names, never document content.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import statistics
 from dataclasses import dataclass, field
@@ -78,9 +79,8 @@ EVALUATION_DUE_DAYS = 7  # an evaluation is due from a week before the end of th
 HAND_ENTRY = "____________________ (à compléter à la main)"
 
 
-def _invalid(errors: dict[str, str]) -> ValidationError:
-    """A refusal keyed by paperwork field (French names: ``PAPERWORK_FIELD_FR``)."""
-    return ValidationError(errors, PAPERWORK_FIELD_FR)
+# A refusal keyed by paperwork field, named in French by PAPERWORK_FIELD_FR.
+_invalid = functools.partial(ValidationError, labels=PAPERWORK_FIELD_FR)
 
 
 class PaperworkIncomplete(ValidationError):

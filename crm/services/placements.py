@@ -16,6 +16,7 @@ of its unit of work and commit after.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -75,9 +76,8 @@ def _status_fr(status: str) -> str:
     return label(PLACEMENT_STATUS_FR, status).lower()
 
 
-def _invalid(errors: dict[str, str]) -> ValidationError:
-    """A refusal keyed by placement field (French names: ``PLACEMENT_FIELD_FR``)."""
-    return ValidationError(errors, PLACEMENT_FIELD_FR)
+# A refusal keyed by placement field, named in French by PLACEMENT_FIELD_FR.
+_invalid = functools.partial(ValidationError, labels=PLACEMENT_FIELD_FR)
 
 
 def _impossible_transition(previous: str, target: str) -> ValidationError:
